@@ -1,0 +1,22 @@
+"""attachd's configuration: one module per option group, all registered on ``CONF`` here.
+
+``attachd.conf.opts`` lists the same modules for oslo-config-generator.
+"""
+
+from oslo_config import cfg
+
+from attachd.conf import api
+from attachd.conf import attachments
+from attachd.conf import backend
+from attachd.conf import database
+from attachd.conf import default
+from attachd.conf import manager
+
+CONF = cfg.CONF
+
+default.register_opts(CONF)
+api.register_opts(CONF)
+attachments.register_opts(CONF)
+database.register_opts(CONF)
+manager.register_opts(CONF)
+backend.register_opts(CONF)

@@ -1,0 +1,74 @@
+"""Options of the [api] group: the HTTP service."""
+
+from oslo_config import cfg
+
+from attachd.i18n import _
+
+api_group = cfg.OptGroup('api', title=_('HTTP API options'))
+
+api_opts = [
+    cfg.HostAddressOpt('bind_host',
+                       default='127.0.0.1',
+                       help=_('Address the embedded and standalone API servers listen on.')),
+    cfg.PortOpt('bind_port',
+                default=8776,
+                help=_('Port the embedded and standalone API servers listen on.')),
+    cfg.IntOpt('workers',
+               default=1,
+               min=1,
+               help=_('Worker processes of attachd-api. Under gunicorn or uWSGI use their '
+                      'own worker settings instead.')),
+    cfg.IntOpt('threads',
+               default=16,
+               min=1,
+               help=_('Request threads of the embedded threaded WSGI server.')),
+    cfg.StrOpt('auth_strategy',
+               default='noauth',
+               choices=[('noauth', _('No authentication: "X-Auth-Token: user:project" names '
+                                     'the caller. For development and the embedded mode '
+                                     'only, never in production.')),
+                        ('keystone', _('keystonemiddleware auth_token validates tokens.'))],
+               help=_('How callers are authenticated.')),
+    cfg.StrOpt('api_paste_config',
+               default='api-paste.ini',
+               help=_('The paste.deploy file with the WSGI pipelines. A relative path is '
+                      'looked up next to the configuration files, then in etc/attachd of the '
+                      'source tree or installation.')),
+    cfg.IntOpt('max_limit',
+               default=1000,
+               min=1,
+               help=_('Largest number of items a list returns in one page (Cinder\'s '
+                      'osapi_max_limit).')),
+    cfg.StrOpt('public_endpoint',
+               help=_('Base URL advertised in the versions documents and links. Defaults to '
+                      'the URL of the request.')),
+    cfg.StrOpt('project_id_regex',
+               default=r'[0-9a-fA-F\-]+',
+               help=_('Regular expression that a project id in a URL must match.')),
+    cfg.BoolOpt('allow_owner_delete_connected_attachment',
+                default=False,
+                help=_('Let a project member delete an attachment that is connected to a '
+                       'server without a service token. Off by default: Nova must detach '
+                       'through the Compute API (OSSA-2023-003).')),
+    cfg.ListOpt('service_token_roles',
+                default=['service'],
+                help=_('Roles of a service token (or of the caller) that mark a request as '
+                       'made by an OpenStack service such as Nova.')),
+    cfg.IntOpt('max_connector_bytes',
+               default=65536,
+               min=1024,
+               help=_('Largest accepted JSON size of a host connector, in bytes.')),
+    cfg.IntOpt('max_connector_keys',
+               default=256,
+               min=1,
+               help=_('Largest accepted number of keys in a host connector.')),
+]
+
+
+def register_opts(conf):
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+
+
+def list_opts():
+    return {api_group: api_opts}

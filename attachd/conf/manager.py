@@ -1,0 +1,35 @@
+"""Options of the [manager] group: attachd-manager processes."""
+
+from oslo_config import cfg
+
+from attachd.i18n import _
+
+manager_group = cfg.OptGroup('manager', title=_('Manager options'))
+
+manager_opts = [
+    cfg.IntOpt('report_interval',
+               default=10,
+               min=1,
+               help=_('Seconds between two heartbeats of a manager in the services table.')),
+    cfg.IntOpt('service_down_time',
+               default=60,
+               min=1,
+               help=_('Seconds without a heartbeat after which the API considers a manager '
+                      'down and answers 503 instead of waiting for an RPC timeout.')),
+    cfg.StrOpt('rpc_version_cap',
+               help=_('Highest manager RPC API version the API sends, during a rolling '
+                      'upgrade: set it to the version of the oldest manager.')),
+    cfg.IntOpt('executor_threads',
+               default=16,
+               min=1,
+               help=_('Threads of a manager\'s RPC server.')),
+]
+
+
+def register_opts(conf):
+    conf.register_group(manager_group)
+    conf.register_opts(manager_opts, group=manager_group)
+
+
+def list_opts():
+    return {manager_group: manager_opts}

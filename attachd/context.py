@@ -1,0 +1,55 @@
+"""The request context: who is calling, for which project, with which roles."""
+
+import copy
+
+from oslo_context import context as o_context
+
+from attachd.conf import CONF
+
+
+class RequestContext(o_context.RequestContext):
+    """oslo.context's context plus attachd's view of admin and service callers."""
+
+    def __init__(self, is_admin=None, **kwargs):
+        super().__init__(**kwargs)
+        if is_admin is None:
+            is_admin = 'admin' in (r.lower() for r in self.roles)
+        self.is_admin = is_admin
+
+    @property
+    def is_service(self):
+        """True when the request carries a service role (Nova's service token)."""
+        wanted = {r.lower() for r in CONF.api.service_token_roles}
+        roles = {r.lower() for r in (self.service_roles or [])}
+        roles.update(r.lower() for r in self.roles)
+        return bool(wanted & roles)
+
+    def elevated(self):
+        """A copy of this context with admin rights, for internal lookups."""
+        ctx = copy.copy(self)
+        ctx.roles = list(self.roles)
+        if 'admin' not in ctx.roles:
+            ctx.roles.append('admin')
+        ctx.is_admin = True
+        return ctx
+
+    def to_dict(self):
+        values = super().to_dict()
+        values['is_admin'] = self.is_admin
+        return values
+
+    @classmethod
+    def from_dict(cls, values, **kwargs):
+        kwargs.setdefault('is_admin', values.get('is_admin'))
+        return super().from_dict(values, **kwargs)
+
+    def to_policy_values(self):
+        values = super().to_policy_values()
+        values['is_admin'] = self.is_admin
+        return values
+
+
+def get_admin_context():
+    """A context for attachd's own work (manager start-up, periodic tasks)."""
+    return RequestContext(user_id=None, project_id=None, is_admin=True,
+                          roles=['admin'], overwrite=False)

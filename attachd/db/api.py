@@ -1,0 +1,944 @@
+"""The database API: every read and write of attachd's tables goes through these functions.
+
+Each public function is one transaction (oslo.db enginefacade), joined to the caller's
+transaction when the same context already has one open. Status changes are compare-and-swap:
+an ``UPDATE ... WHERE`` that names the values the row must still have, whose row count says
+whether it won (:func:`conditional_update`). The status of a volume that depends on its
+attachments is recomputed from the live attachment rows, under the volume's row lock, in the
+same transaction that changed an attachment (:func:`_recompute_volume_status`), so it can
+never drift from them.
+"""
+
+import os
+import threading
+
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import utils as sqlalchemyutils
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from attachd.conf import CONF
+from attachd.db import models
+from attachd import exception
+from attachd.i18n import _
+from attachd.objects import fields
+
+LOG = logging.getLogger(__name__)
+
+main_context_manager = enginefacade.transaction_context()
+_configure_lock = threading.Lock()
+_configured = False
+
+VolumeStatus = fields.VolumeStatus
+AttachStatus = fields.VolumeAttachStatus
+
+# Sort keys callers may use on attachment lists (columns of volume_attachment).
+ATTACHMENT_SORT_KEYS = ('id', 'volume_id', 'instance_uuid', 'attach_status', 'attach_mode',
+                        'attached_host', 'mountpoint', 'attach_time', 'detach_time',
+                        'created_at', 'updated_at')
+VOLUME_SORT_KEYS = ('id', 'name', 'size', 'status', 'created_at', 'updated_at',
+                    'availability_zone', 'volume_type_id', 'bootable', 'project_id')
+
+
+def default_connection():
+    """The embedded default: an SQLite file under ``state_path``."""
+    return 'sqlite:///%s' % os.path.join(CONF.state_path, 'attachd.sqlite')
+
+
+def configure():
+    """Point the engine facade at ``[database] connection`` (once per process)."""
+    global _configured
+    with _configure_lock:
+        if _configured:
+            return
+        connection = CONF.database.connection
+        if not connection:
+            os.makedirs(CONF.state_path, exist_ok=True)
+            connection = default_connection()
+        main_context_manager.configure(**_facade_options(connection))
+        main_context_manager.append_on_engine_create(setup_engine)
+        _configured = True
+
+
+def _facade_options(connection):
+    options = dict(CONF.database.items())
+    options['connection'] = connection
+    options['sqlite_fk'] = True
+    # Options of the [database] group that enginefacade does not take.
+    for name in ('backend', 'use_tpool', 'slave_connection', 'db_inc_retry_interval',
+                 'use_db_reconnect', 'db_max_retry_interval', 'db_max_retries',
+                 'db_retry_interval', 'mysql_wsrep_sync_wait', 'asyncio_connection',
+                 'asyncio_slave_connection'):
+        options.pop(name, None)
+    if CONF.database.slave_connection:
+        options['slave_connection'] = CONF.database.slave_connection
+    return options
+
+
+def setup_engine(engine):
+    """Engine settings attachd relies on.
+
+    SQLite: transactions start with ``BEGIN IMMEDIATE`` so that a transaction that reads
+    before it writes cannot fail on a stale snapshot; writers queue on the busy timeout
+    instead. The file uses WAL so readers of other processes are not blocked.
+    """
+    if engine.dialect.name != 'sqlite':
+        return
+
+    @event.listens_for(engine, 'connect')
+    def _sqlite_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute('PRAGMA busy_timeout = 30000')
+        if engine.url.database and engine.url.database != ':memory:':
+            cursor.execute('PRAGMA journal_mode = WAL')
+            cursor.execute('PRAGMA synchronous = NORMAL')
+        cursor.close()
+
+    # Runs before oslo.db's own "begin" listener, which emits a plain BEGIN unless the
+    # connection is marked as already in a transaction.
+    @event.listens_for(engine, 'begin', insert=True)
+    def _sqlite_begin(conn):
+        if 'in_transaction' not in conn.info:
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
+            conn.info['in_transaction'] = True
+
+    # Connections opened before the listeners were added lack the settings.
+    engine.dispose()
+
+
+def get_engine():
+    configure()
+    return main_context_manager.writer.get_engine()
+
+
+def _retry_on_deadlock(f):
+    """Retry a whole transaction when the database reports a deadlock."""
+    return oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                                     retry_interval=0.05, inc_retry_interval=True)(f)
+
+
+def _writer(context):
+    configure()
+    return main_context_manager.writer.using(context)
+
+
+def _reader(context):
+    configure()
+    return main_context_manager.reader.using(context)
+
+
+def _now():
+    return timeutils.utcnow().replace(tzinfo=None)
+
+
+def _soft_delete_values():
+    now = _now()
+    return {'deleted': True, 'deleted_at': now, 'updated_at': now}
+
+
+# --- compare-and-swap --------------------------------------------------------------------------
+
+def _where_expected(model, expected_values):
+    """WHERE clauses for ``{column: value}``; a list or tuple value means IN."""
+    clauses = []
+    for key, value in expected_values.items():
+        column = getattr(model, key)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            clauses.append(column.in_(list(value)))
+        elif value is None:
+            clauses.append(column.is_(None))
+        else:
+            clauses.append(column == value)
+    return clauses
+
+
+def conditional_update(context, model, row_id, values, expected_values, extra_where=()):
+    """Change row ``row_id`` of ``model`` to ``values`` only if it still has
+    ``expected_values``, in one ``UPDATE ... WHERE`` statement.
+
+    :param expected_values: ``{column: value}``; a list or tuple value means "one of".
+    :param extra_where: further SQLAlchemy conditions (e.g. ``NOT EXISTS`` subqueries).
+    :returns: True if the row matched and was changed, False otherwise.
+    """
+    values = dict(values)
+    values.setdefault('updated_at', _now())
+    with _writer(context) as session:
+        stmt = (sa.update(model)
+                .where(model.id == row_id, model.deleted == sa.false(),
+                       *_where_expected(model, expected_values), *extra_where)
+                .values(**values)
+                .execution_options(synchronize_session=False))
+        return session.execute(stmt).rowcount == 1
+
+
+# --- services ---------------------------------------------------------------------------------
+
+def service_create(context, values):
+    values = dict(values)
+    values.setdefault('uuid', uuidutils.generate_uuid())
+    values.setdefault('heartbeat_at', _now())
+    with _writer(context) as session:
+        service = models.Service(**values)
+        session.add(service)
+        session.flush()
+        return service
+
+
+def service_get_by_args(context, host, binary, backend=None):
+    with _reader(context) as session:
+        stmt = sa.select(models.Service).where(
+            models.Service.host == host, models.Service.binary == binary,
+            models.Service.deleted == sa.false())
+        if backend is not None:
+            stmt = stmt.where(models.Service.backend == backend)
+        service = session.scalars(stmt).first()
+        if service is None:
+            raise exception.ServiceNotFound(service_id='%s@%s' % (host, backend))
+        return service
+
+
+def service_get_by_uuid(context, service_uuid):
+    with _reader(context) as session:
+        service = session.scalars(sa.select(models.Service).where(
+            models.Service.uuid == service_uuid,
+            models.Service.deleted == sa.false())).first()
+        if service is None:
+            raise exception.ServiceNotFound(service_id=service_uuid)
+        return service
+
+
+def service_get_all(context, binary=None, backend=None):
+    with _reader(context) as session:
+        stmt = sa.select(models.Service).where(models.Service.deleted == sa.false())
+        if binary is not None:
+            stmt = stmt.where(models.Service.binary == binary)
+        if backend is not None:
+            stmt = stmt.where(models.Service.backend == backend)
+        return list(session.scalars(stmt.order_by(models.Service.id)))
+
+
+def service_update(context, service_id, values):
+    with _writer(context) as session:
+        session.execute(sa.update(models.Service)
+                        .where(models.Service.id == service_id)
+                        .values(**values))
+
+
+def service_heartbeat(context, service_id):
+    """Record that a service is alive; returns the time written."""
+    now = _now()
+    with _writer(context) as session:
+        session.execute(sa.update(models.Service)
+                        .where(models.Service.id == service_id)
+                        .values(heartbeat_at=now, updated_at=now,
+                                report_count=models.Service.report_count + 1))
+    return now
+
+
+# --- volume types ------------------------------------------------------------------------------
+
+def _type_query(context):
+    return sa.select(models.VolumeType).where(models.VolumeType.deleted == sa.false())
+
+
+def volume_type_create(context, values, extra_specs=None):
+    values = dict(values)
+    values.setdefault('id', uuidutils.generate_uuid())
+    with _writer(context) as session:
+        exists = session.scalars(_type_query(context).where(
+            models.VolumeType.name == values['name'])).first()
+        if exists is not None:
+            raise exception.VolumeTypeExists(name=values['name'])
+        vtype = models.VolumeType(**values)
+        session.add(vtype)
+        session.flush()
+        for key, value in (extra_specs or {}).items():
+            session.add(models.VolumeTypeExtraSpec(volume_type_id=vtype.id, key=key,
+                                                   value=value))
+        session.flush()
+        session.refresh(vtype)
+        return vtype
+
+
+def volume_type_get(context, type_id):
+    with _reader(context) as session:
+        vtype = session.scalars(_type_query(context).where(
+            models.VolumeType.id == type_id)).first()
+        if vtype is None:
+            raise exception.VolumeTypeNotFound(volume_type_id=type_id)
+        return vtype
+
+
+def volume_type_get_by_name(context, name):
+    with _reader(context) as session:
+        vtype = session.scalars(_type_query(context).where(
+            models.VolumeType.name == name)).first()
+        if vtype is None:
+            raise exception.VolumeTypeNotFoundByName(volume_type_name=name)
+        return vtype
+
+
+def volume_type_get_all(context):
+    with _reader(context) as session:
+        return list(session.scalars(_type_query(context).order_by(models.VolumeType.name)))
+
+
+def volume_type_destroy(context, type_id):
+    """Soft-delete a type that no live volume uses."""
+    with _writer(context) as session:
+        in_use = sa.exists().where(models.Volume.volume_type_id == type_id,
+                                   models.Volume.deleted == sa.false())
+        result = session.execute(
+            sa.update(models.VolumeType)
+            .where(models.VolumeType.id == type_id,
+                   models.VolumeType.deleted == sa.false(), ~in_use)
+            .values(**_soft_delete_values()))
+        if result.rowcount == 1:
+            session.execute(sa.update(models.VolumeTypeExtraSpec)
+                            .where(models.VolumeTypeExtraSpec.volume_type_id == type_id,
+                                   models.VolumeTypeExtraSpec.deleted == sa.false())
+                            .values(**_soft_delete_values()))
+            return
+        volume_type_get(context, type_id)
+        raise exception.VolumeTypeInUse(volume_type_id=type_id)
+
+
+def volume_type_extra_specs_update(context, type_id, specs):
+    """Set ``specs`` on a type (adding or replacing keys); returns all its specs."""
+    with _writer(context) as session:
+        volume_type_get(context, type_id)
+        current = {spec.key: spec for spec in session.scalars(
+            sa.select(models.VolumeTypeExtraSpec).where(
+                models.VolumeTypeExtraSpec.volume_type_id == type_id,
+                models.VolumeTypeExtraSpec.deleted == sa.false()))}
+        for key, value in specs.items():
+            if key in current:
+                current[key].value = value
+                current[key].updated_at = _now()
+            else:
+                session.add(models.VolumeTypeExtraSpec(volume_type_id=type_id, key=key,
+                                                       value=value))
+        session.flush()
+        return volume_type_extra_specs_get(context, type_id)
+
+
+def volume_type_extra_specs_get(context, type_id):
+    with _reader(context) as session:
+        rows = session.scalars(sa.select(models.VolumeTypeExtraSpec).where(
+            models.VolumeTypeExtraSpec.volume_type_id == type_id,
+            models.VolumeTypeExtraSpec.deleted == sa.false()))
+        return {row.key: row.value for row in rows}
+
+
+def volume_type_extra_specs_delete(context, type_id, key):
+    with _writer(context) as session:
+        result = session.execute(
+            sa.update(models.VolumeTypeExtraSpec)
+            .where(models.VolumeTypeExtraSpec.volume_type_id == type_id,
+                   models.VolumeTypeExtraSpec.key == key,
+                   models.VolumeTypeExtraSpec.deleted == sa.false())
+            .values(**_soft_delete_values()))
+        if result.rowcount == 0:
+            raise exception.VolumeTypeExtraSpecNotFound(volume_type_id=type_id,
+                                                        extra_specs_key=key)
+
+
+# --- volumes -----------------------------------------------------------------------------------
+
+def _volume_query(context, project_only=True):
+    stmt = sa.select(models.Volume).where(models.Volume.deleted == sa.false())
+    if project_only and not context.is_admin:
+        stmt = stmt.where(models.Volume.project_id == context.project_id)
+    return stmt
+
+
+def volume_create(context, values, metadata=None, admin_metadata=None):
+    values = dict(values)
+    values.setdefault('id', uuidutils.generate_uuid())
+    values.setdefault('status', VolumeStatus.CREATING)
+    values.setdefault('attach_status', AttachStatus.DETACHED)
+    with _writer(context) as session:
+        volume = models.Volume(**values)
+        session.add(volume)
+        session.flush()
+        for key, value in (metadata or {}).items():
+            session.add(models.VolumeMetadata(volume_id=volume.id, key=key, value=value))
+        for key, value in (admin_metadata or {}).items():
+            session.add(models.VolumeAdminMetadata(volume_id=volume.id, key=key,
+                                                   value=value))
+        session.flush()
+        return volume
+
+
+def volume_get(context, volume_id, project_only=True):
+    """The live volume ``volume_id``; a non-admin only finds its own project's volumes."""
+    with _reader(context) as session:
+        volume = session.scalars(_volume_query(context, project_only).where(
+            models.Volume.id == volume_id)).first()
+        if volume is None:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+        return volume
+
+
+def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
+                   sort_keys=None, sort_dirs=None, project_only=True):
+    """Live volumes matching ``filters`` (exact column matches), keyset-paginated."""
+    sort_keys, sort_dirs = _sort_with_tiebreakers(sort_keys, sort_dirs)
+    with _reader(context) as session:
+        stmt = _volume_query(context, project_only)
+        for key, value in (filters or {}).items():
+            stmt = stmt.where(getattr(models.Volume, key) == value)
+        marker_row = None
+        if marker is not None:
+            marker_row = session.scalars(_volume_query(context, project_only).where(
+                models.Volume.id == marker)).first()
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        stmt = sqlalchemyutils.paginate_query(stmt, models.Volume, limit, sort_keys,
+                                              marker=marker_row, sort_dirs=sort_dirs)
+        if offset:
+            stmt = stmt.offset(offset)
+        return list(session.scalars(stmt))
+
+
+def volume_update(context, volume_id, values):
+    values = dict(values)
+    values.setdefault('updated_at', _now())
+    with _writer(context) as session:
+        result = session.execute(sa.update(models.Volume)
+                                 .where(models.Volume.id == volume_id,
+                                        models.Volume.deleted == sa.false())
+                                 .values(**values))
+        if result.rowcount == 0:
+            raise exception.VolumeNotFound(volume_id=volume_id)
+
+
+def _live_attachments_exist(volume_id_column):
+    return sa.exists().where(models.VolumeAttachment.volume_id == volume_id_column,
+                             models.VolumeAttachment.deleted == sa.false())
+
+
+def volume_begin_delete(context, volume_id):
+    """Move a volume to ``deleting`` if it may be deleted, in one CAS statement.
+
+    It may when its status is one of ``VolumeStatus.DELETABLE`` and no live attachment
+    exists. This races safely with a reservation, which needs the volume ``available``.
+
+    :returns: the status the volume had, when the CAS failed; None when it won.
+    """
+    won = conditional_update(
+        context, models.Volume, volume_id,
+        {'status': VolumeStatus.DELETING},
+        {'status': VolumeStatus.DELETABLE},
+        extra_where=[~_live_attachments_exist(models.Volume.id)])
+    if won:
+        return None
+    return volume_get(context, volume_id).status
+
+
+def volume_destroy(context, volume_id):
+    """Soft-delete a volume and its metadata."""
+    with _writer(context) as session:
+        values = _soft_delete_values()
+        values.update(status='deleted', terminated_at=values['deleted_at'])
+        session.execute(sa.update(models.Volume)
+                        .where(models.Volume.id == volume_id,
+                               models.Volume.deleted == sa.false())
+                        .values(**values))
+        for model in (models.VolumeMetadata, models.VolumeAdminMetadata):
+            session.execute(sa.update(model)
+                            .where(model.volume_id == volume_id,
+                                   model.deleted == sa.false())
+                            .values(**_soft_delete_values()))
+
+
+def _metadata_get(context, model, volume_id):
+    with _reader(context) as session:
+        rows = session.scalars(sa.select(model).where(model.volume_id == volume_id,
+                                                      model.deleted == sa.false()))
+        return {row.key: row.value for row in rows}
+
+
+def _metadata_get_many(context, model, volume_ids):
+    result = {volume_id: {} for volume_id in volume_ids}
+    if not volume_ids:
+        return result
+    with _reader(context) as session:
+        rows = session.scalars(sa.select(model).where(model.volume_id.in_(volume_ids),
+                                                      model.deleted == sa.false()))
+        for row in rows:
+            result[row.volume_id][row.key] = row.value
+    return result
+
+
+def volume_metadata_get(context, volume_id):
+    return _metadata_get(context, models.VolumeMetadata, volume_id)
+
+
+def volume_metadata_get_many(context, volume_ids):
+    return _metadata_get_many(context, models.VolumeMetadata, volume_ids)
+
+
+def volume_admin_metadata_get(context, volume_id):
+    return _metadata_get(context, models.VolumeAdminMetadata, volume_id)
+
+
+def volume_admin_metadata_get_many(context, volume_ids):
+    return _metadata_get_many(context, models.VolumeAdminMetadata, volume_ids)
+
+
+def _metadata_update(context, model, volume_id, metadata):
+    with _writer(context) as session:
+        rows = {row.key: row for row in session.scalars(
+            sa.select(model).where(model.volume_id == volume_id,
+                                   model.deleted == sa.false()))}
+        for key, value in metadata.items():
+            if key in rows:
+                rows[key].value = value
+                rows[key].updated_at = _now()
+            else:
+                session.add(model(volume_id=volume_id, key=key, value=value))
+        session.flush()
+
+
+def volume_metadata_update(context, volume_id, metadata):
+    _metadata_update(context, models.VolumeMetadata, volume_id, metadata)
+
+
+def volume_admin_metadata_update(context, volume_id, metadata):
+    _metadata_update(context, models.VolumeAdminMetadata, volume_id, metadata)
+
+
+def volume_admin_metadata_delete(context, volume_id, key):
+    with _writer(context) as session:
+        session.execute(sa.update(models.VolumeAdminMetadata)
+                        .where(models.VolumeAdminMetadata.volume_id == volume_id,
+                               models.VolumeAdminMetadata.key == key,
+                               models.VolumeAdminMetadata.deleted == sa.false())
+                        .values(**_soft_delete_values()))
+
+
+# --- attachments -------------------------------------------------------------------------------
+
+def _attachment_query(context, project_only=True, project_id=None):
+    """Live attachments; scoped to the caller's project through the volume unless admin."""
+    stmt = (sa.select(models.VolumeAttachment)
+            .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
+            .where(models.VolumeAttachment.deleted == sa.false()))
+    if project_only and not context.is_admin:
+        stmt = stmt.where(models.Volume.project_id == context.project_id)
+    elif project_id is not None:
+        stmt = stmt.where(models.Volume.project_id == project_id)
+    return stmt
+
+
+def _lock_volume(session, volume_id):
+    """Take the volume's row lock (SQLite: the IMMEDIATE transaction already serializes)."""
+    volume = session.execute(
+        sa.select(models.Volume.id, models.Volume.status, models.Volume.multiattach,
+                  models.Volume.migration_status)
+        .where(models.Volume.id == volume_id, models.Volume.deleted == sa.false())
+        .with_for_update()).first()
+    if volume is None:
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    return volume
+
+
+def _recompute_volume_status(session, volume_id):
+    """Set the volume's status and attach_status from its live attachments.
+
+    Cinder's rule (``volume_detached``): the first of attached, attaching, detaching,
+    reserved present among the live non-error attachments decides; none left means
+    detached/available. Only attachment-driven statuses are replaced, and a volume that is
+    migrating or uploading keeps its status when no attachment is left.
+
+    Must run in the transaction that changed the attachments; takes the volume's row lock
+    and reads the attachments with a locking read, so rows committed by concurrent
+    transactions are seen.
+    """
+    volume = _lock_volume(session, volume_id)
+    statuses = set(session.scalars(
+        sa.select(models.VolumeAttachment.attach_status)
+        .where(models.VolumeAttachment.volume_id == volume_id,
+               models.VolumeAttachment.deleted == sa.false())
+        .with_for_update()))
+    attach_status = AttachStatus.DETACHED
+    for candidate in AttachStatus.PRECEDENCE:
+        if candidate in statuses:
+            attach_status = candidate
+            break
+    values = {'attach_status': attach_status, 'updated_at': _now()}
+    status = fields.volume_status_for(attach_status)
+    busy_elsewhere = (volume.migration_status not in (None, 'success', 'error') or
+                      volume.status == VolumeStatus.UPLOADING)
+    if (volume.status in VolumeStatus.ATTACHMENT_DRIVEN and
+            not (status == VolumeStatus.AVAILABLE and busy_elsewhere)):
+        values['status'] = status
+    session.execute(sa.update(models.Volume).where(models.Volume.id == volume_id)
+                    .values(**values))
+    return values.get('status', volume.status), attach_status
+
+
+def _reserve_message(volume_id, allowed, status):
+    return _('Volume %(id)s status must be %(allowed)s to reserve, but the current status '
+             'is %(status)s.') % {'id': volume_id, 'allowed': ' or '.join(allowed),
+                                  'status': status}
+
+
+@_retry_on_deadlock
+def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None):
+    """Reserve a volume for an instance and create its ``reserved`` attachment.
+
+    One transaction: a CAS moves the volume to ``reserved`` if its status allows a
+    reservation (``available``/``downloading``; a multiattach volume also while other
+    attachments of it exist). Failing that, the same instance may add a second attachment
+    to a volume it already holds (in-use or reserved: Nova's live migration, resize, shelve),
+    checked by a second CAS. The new row is inserted and the volume status recomputed from
+    all live attachments.
+
+    :returns: the new attachment row.
+    :raises VolumeNotFound: the volume does not exist or belongs to another project.
+    :raises InvalidVolume: the volume cannot be reserved, with Cinder's wording.
+    """
+    volume = volume_get(context, volume_id)
+    allowed = (VolumeStatus.RESERVABLE_MULTIATTACH if volume.multiattach
+               else VolumeStatus.RESERVABLE)
+    with _writer(context) as session:
+        won = conditional_update(
+            context, models.Volume, volume_id,
+            {'status': VolumeStatus.RESERVED},
+            {'status': allowed, 'multiattach': volume.multiattach})
+        if not won and instance_uuid is not None:
+            same_instance = sa.exists().where(
+                models.VolumeAttachment.volume_id == models.Volume.id,
+                models.VolumeAttachment.instance_uuid == instance_uuid,
+                models.VolumeAttachment.deleted == sa.false())
+            won = conditional_update(context, models.Volume, volume_id, {},
+                                     {'status': VolumeStatus.OVERRIDE},
+                                     extra_where=[same_instance])
+        if not won:
+            current = session.scalars(sa.select(models.Volume.status).where(
+                models.Volume.id == volume_id, models.Volume.deleted == sa.false())).first()
+            if current is None:
+                raise exception.VolumeNotFound(volume_id=volume_id)
+            if 'error' in current:
+                raise exception.InvalidVolume(reason=_(
+                    'Volume attachments can not be created if the volume is in an error '
+                    'state. The Volume %(id)s currently has a status of: %(status)s ') %
+                    {'id': volume_id, 'status': current})
+            cinder_allowed = (VolumeStatus.AVAILABLE, VolumeStatus.IN_USE,
+                              VolumeStatus.DOWNLOADING) if volume.multiattach else allowed
+            raise exception.InvalidVolume(
+                reason=_reserve_message(volume_id, cinder_allowed, current))
+        attachment = models.VolumeAttachment(
+            id=uuidutils.generate_uuid(), volume_id=volume_id, instance_uuid=instance_uuid,
+            attach_status=AttachStatus.RESERVED, attach_mode=attach_mode or 'null',
+            connection_info=None, connector=None)
+        session.add(attachment)
+        session.flush()
+        _recompute_volume_status(session, volume_id)
+        return attachment
+
+
+def attachment_get(context, attachment_id, project_only=True):
+    with _reader(context) as session:
+        attachment = session.scalars(_attachment_query(context, project_only).where(
+            models.VolumeAttachment.id == attachment_id)).first()
+        if attachment is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        return attachment
+
+
+def attachment_get_all(context, filters=None, marker=None, limit=None, offset=None,
+                       sort_keys=None, sort_dirs=None, project_only=True, project_id=None):
+    """Live attachments matching ``filters``, keyset-paginated.
+
+    :param filters: exact matches on attachment columns; ``status`` is an alias of
+        ``attach_status`` and ``instance_id`` of ``instance_uuid``.
+    :param project_only: scope to the caller's project (ignored for admins, who may pass
+        ``project_id`` to pick one project).
+    """
+    sort_keys, sort_dirs = _sort_with_tiebreakers(sort_keys, sort_dirs)
+    with _reader(context) as session:
+        stmt = _attachment_query(context, project_only, project_id)
+        for key, value in (filters or {}).items():
+            key = {'status': 'attach_status', 'instance_id': 'instance_uuid'}.get(key, key)
+            column = getattr(models.VolumeAttachment, key)
+            if isinstance(value, (list, tuple)):
+                stmt = stmt.where(column.in_(value))
+            else:
+                stmt = stmt.where(column == value)
+        marker_row = None
+        if marker is not None:
+            marker_row = session.scalars(_attachment_query(context, project_only).where(
+                models.VolumeAttachment.id == marker)).first()
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        stmt = sqlalchemyutils.paginate_query(stmt, models.VolumeAttachment, limit,
+                                              sort_keys, marker=marker_row,
+                                              sort_dirs=sort_dirs)
+        if offset:
+            stmt = stmt.offset(offset)
+        return list(session.scalars(stmt))
+
+
+def attachment_get_all_by_volume(context, volume_id):
+    """Every live attachment of a volume, oldest first (no project scoping)."""
+    with _reader(context) as session:
+        return list(session.scalars(
+            sa.select(models.VolumeAttachment)
+            .where(models.VolumeAttachment.volume_id == volume_id,
+                   models.VolumeAttachment.deleted == sa.false())
+            .order_by(models.VolumeAttachment.created_at, models.VolumeAttachment.id)))
+
+
+def attachment_get_all_by_volumes(context, volume_ids):
+    """``{volume_id: [live attachments]}`` for several volumes, in one query."""
+    result = {volume_id: [] for volume_id in volume_ids}
+    if not volume_ids:
+        return result
+    with _reader(context) as session:
+        rows = session.scalars(
+            sa.select(models.VolumeAttachment)
+            .where(models.VolumeAttachment.volume_id.in_(list(volume_ids)),
+                   models.VolumeAttachment.deleted == sa.false())
+            .order_by(models.VolumeAttachment.created_at, models.VolumeAttachment.id))
+        for row in rows:
+            result[row.volume_id].append(row)
+    return result
+
+
+def _specs_rows(attachment_id, connector):
+    return [models.AttachmentSpec(attachment_id=attachment_id, key=key,
+                                  value=jsonutils.dumps(value))
+            for key, value in connector.items()]
+
+
+def _write_connector(session, attachment_id, connector):
+    """Replace the attachment's ``attachment_specs`` rows with ``connector``'s keys."""
+    session.execute(sa.update(models.AttachmentSpec)
+                    .where(models.AttachmentSpec.attachment_id == attachment_id,
+                           models.AttachmentSpec.deleted == sa.false())
+                    .values(**_soft_delete_values()))
+    if connector:
+        session.add_all(_specs_rows(attachment_id, connector))
+
+
+def attachment_specs_get(context, attachment_id):
+    """The connector of an attachment as stored key by key in ``attachment_specs``."""
+    with _reader(context) as session:
+        rows = session.scalars(sa.select(models.AttachmentSpec).where(
+            models.AttachmentSpec.attachment_id == attachment_id,
+            models.AttachmentSpec.deleted == sa.false()))
+        return {row.key: jsonutils.loads(row.value) for row in rows}
+
+
+def _connected_other_instances(session, volume_id, attachment_id, instance_uuid):
+    """Live connected attachments of the volume held by another instance."""
+    stmt = sa.select(models.VolumeAttachment.id).where(
+        models.VolumeAttachment.volume_id == volume_id,
+        models.VolumeAttachment.id != attachment_id,
+        models.VolumeAttachment.deleted == sa.false(),
+        models.VolumeAttachment.connector.is_not(None))
+    if instance_uuid is None:
+        stmt = stmt.where(models.VolumeAttachment.instance_uuid.is_not(None))
+    else:
+        stmt = stmt.where(sa.or_(models.VolumeAttachment.instance_uuid.is_(None),
+                                 models.VolumeAttachment.instance_uuid != instance_uuid))
+    return list(session.scalars(stmt))
+
+
+def attachment_check_connectable(context, attachment_id):
+    """Raise when the attachment may not be connected now (before asking the backend).
+
+    :raises VolumeAttachmentNotFound: the attachment is gone.
+    :raises AttachmentConflict: the volume is in an error state, or is not multiattach and
+        another instance holds a connection to it.
+    """
+    with _reader(context) as session:
+        _check_connectable(session, context, attachment_id)
+
+
+def _check_connectable(session, context, attachment_id):
+    attachment = session.scalars(_attachment_query(context, project_only=False).where(
+        models.VolumeAttachment.id == attachment_id)).first()
+    if attachment is None:
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+    volume = session.scalars(sa.select(models.Volume).where(
+        models.Volume.id == attachment.volume_id)).first()
+    if 'error' in volume.status:
+        raise exception.AttachmentConflict(reason=_(
+            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
+            'connected.') % {'id': volume.id, 'status': volume.status})
+    if not volume.multiattach and _connected_other_instances(
+            session, volume.id, attachment_id, attachment.instance_uuid):
+        raise exception.AttachmentConflict(reason=_(
+            'Volume %(id)s is not multiattach and is already connected to another '
+            'instance.') % {'id': volume.id})
+    return attachment
+
+
+@_retry_on_deadlock
+def attachment_connected(context, attachment_id, connector, connection_info, values=None):
+    """Record that the backend connected an attachment: status ``attaching``, the connector
+    (JSON column and ``attachment_specs`` rows), connection_info, host, mountpoint, mode and
+    attach time; then recompute the volume status. One transaction, under the volume lock,
+    with the conflict checks of :func:`attachment_check_connectable` repeated.
+
+    :returns: the updated attachment row.
+    """
+    with _writer(context) as session:
+        attachment = session.scalars(sa.select(models.VolumeAttachment).where(
+            models.VolumeAttachment.id == attachment_id,
+            models.VolumeAttachment.deleted == sa.false())).first()
+        if attachment is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _lock_volume(session, attachment.volume_id)
+        _check_connectable(session, context, attachment_id)
+        update = {
+            'attach_status': AttachStatus.ATTACHING,
+            'attached_host': connector.get('host'),
+            'mountpoint': connector.get('mountpoint') or 'na',
+            'attach_time': _now(),
+            'connector': jsonutils.dumps(connector),
+            'connection_info': jsonutils.dumps(connection_info),
+            'updated_at': _now(),
+        }
+        update.update(values or {})
+        won = session.execute(
+            sa.update(models.VolumeAttachment)
+            .where(models.VolumeAttachment.id == attachment_id,
+                   models.VolumeAttachment.deleted == sa.false())
+            .values(**update)).rowcount == 1
+        if not won:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _write_connector(session, attachment_id, connector)
+        _recompute_volume_status(session, attachment.volume_id)
+        session.flush()
+        session.refresh(attachment)
+        return attachment
+
+
+@_retry_on_deadlock
+def attachment_complete(context, attachment_id):
+    """Mark an attachment ``attached`` and recompute its volume's status."""
+    with _writer(context) as session:
+        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
+            models.VolumeAttachment.id == attachment_id,
+            models.VolumeAttachment.deleted == sa.false())).first()
+        if volume_id is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _lock_volume(session, volume_id)
+        if not conditional_update(context, models.VolumeAttachment, attachment_id,
+                                  {'attach_status': AttachStatus.ATTACHED}, {}):
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _recompute_volume_status(session, volume_id)
+
+
+@_retry_on_deadlock
+def attachment_destroy(context, attachment_id):
+    """Soft-delete an attachment (``detached``, detach time) and recompute the volume status.
+
+    :returns: the volume's remaining live attachments.
+    :raises VolumeAttachmentNotFound: it was already deleted (a repeated delete changes
+        nothing).
+    """
+    with _writer(context) as session:
+        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
+            models.VolumeAttachment.id == attachment_id,
+            models.VolumeAttachment.deleted == sa.false())).first()
+        if volume_id is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _lock_volume(session, volume_id)
+        values = _soft_delete_values()
+        values.update(attach_status=AttachStatus.DETACHED, detach_time=values['deleted_at'])
+        if not conditional_update(context, models.VolumeAttachment, attachment_id,
+                                  values, {}):
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        session.execute(sa.update(models.AttachmentSpec)
+                        .where(models.AttachmentSpec.attachment_id == attachment_id,
+                               models.AttachmentSpec.deleted == sa.false())
+                        .values(**_soft_delete_values()))
+        _recompute_volume_status(session, volume_id)
+        return attachment_get_all_by_volume(context, volume_id)
+
+
+def attachment_disconnected(context, attachment_id):
+    """Forget an attachment's connection (connector, connection_info) after the backend
+    revoked it, leaving the reservation: the status goes back to ``reserved``."""
+    with _writer(context) as session:
+        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
+            models.VolumeAttachment.id == attachment_id,
+            models.VolumeAttachment.deleted == sa.false())).first()
+        if volume_id is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        _lock_volume(session, volume_id)
+        conditional_update(context, models.VolumeAttachment, attachment_id,
+                           {'attach_status': AttachStatus.RESERVED, 'connector': None,
+                            'connection_info': None, 'attached_host': None,
+                            'attach_time': None}, {})
+        _write_connector(session, attachment_id, None)
+        _recompute_volume_status(session, volume_id)
+
+
+def recompute_volume_status(context, volume_id):
+    """Recompute a volume's status from its attachments (after an admin reset, say)."""
+    with _writer(context) as session:
+        return _recompute_volume_status(session, volume_id)
+
+
+def attachment_get_reclaimable(context, older_than):
+    """Reservations never connected nor completed whose last change is before
+    ``older_than``: the abandoned ones the reclaimer deletes."""
+    with _reader(context) as session:
+        return list(session.scalars(
+            sa.select(models.VolumeAttachment).where(
+                models.VolumeAttachment.deleted == sa.false(),
+                models.VolumeAttachment.attach_status == AttachStatus.RESERVED,
+                models.VolumeAttachment.connector.is_(None),
+                sa.func.coalesce(models.VolumeAttachment.updated_at,
+                                 models.VolumeAttachment.created_at) < older_than)))
+
+
+def attachment_get_connected_by_backend(context, host):
+    """Live attachments with a connection, of volumes whose ``host`` is ``host``."""
+    with _reader(context) as session:
+        return list(session.scalars(
+            sa.select(models.VolumeAttachment)
+            .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
+            .where(models.Volume.host == host, models.Volume.deleted == sa.false(),
+                   models.VolumeAttachment.deleted == sa.false(),
+                   models.VolumeAttachment.connector.is_not(None))))
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _sort_with_tiebreakers(sort_keys, sort_dirs):
+    """Cinder's default order, ``created_at desc, id desc``, appended as tie-breakers so
+    keyset pagination is stable."""
+    sort_keys = list(sort_keys or [])
+    sort_dirs = list(sort_dirs or [])
+    while len(sort_dirs) < len(sort_keys):
+        sort_dirs.append('desc')
+    for key in ('created_at', 'id'):
+        if key not in sort_keys:
+            sort_keys.append(key)
+            sort_dirs.append(sort_dirs[0] if sort_dirs else 'desc')
+    return sort_keys, sort_dirs
+
+
+def is_db_connection_error(exc):
+    """True for errors that mean the database is unreachable (answer 503, not 500)."""
+    return isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock))
+
+
+def utcnow():
+    """The database's notion of now: naive UTC."""
+    return _now()
+

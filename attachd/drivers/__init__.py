@@ -1,0 +1,4 @@
+"""Connector drivers: how a backend stores volumes and exports them to hosts.
+
+Drivers are loaded by name from the ``attachd.connector_drivers`` entry points (stevedore).
+"""

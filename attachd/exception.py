@@ -1,0 +1,176 @@
+"""attachd's exceptions.
+
+Every error a caller can cause or meet is one of these. Each class carries the HTTP status it
+maps to (``code``) and a message template; the API turns them into Cinder-shaped fault bodies
+in one place (``attachd.api.fault``). ``safe`` messages are shown to callers; others are
+replaced by a generic text so no internal detail leaks.
+"""
+
+from attachd.i18n import _
+
+
+class AttachdException(Exception):
+    """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
+
+    msg_fmt = _('An unknown exception occurred.')
+    code = 500
+    safe = False
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                # A wrong template must not hide the error that was being raised.
+                message = self.msg_fmt
+        self.msg = str(message)
+        super().__init__(self.msg)
+
+    def __str__(self):
+        return self.msg
+
+
+class NotAuthorized(AttachdException):
+    msg_fmt = _('Not authorized.')
+    code = 403
+    safe = True
+
+
+class PolicyNotAuthorized(NotAuthorized):
+    msg_fmt = _("Policy doesn't allow %(action)s to be performed.")
+
+
+class Invalid(AttachdException):
+    msg_fmt = _('Unacceptable parameters.')
+    code = 400
+    safe = True
+
+
+class InvalidInput(Invalid):
+    msg_fmt = _('Invalid input received: %(reason)s')
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = _('Invalid volume: %(reason)s')
+
+
+class InvalidVolumeType(Invalid):
+    msg_fmt = _('Invalid volume type: %(reason)s')
+
+
+class InvalidUUID(Invalid):
+    msg_fmt = _('Expected a UUID but received %(uuid)s.')
+
+
+class InvalidConnector(Invalid):
+    msg_fmt = _('Invalid connector: %(reason)s')
+
+
+class ValidationError(Invalid):
+    msg_fmt = '%(detail)s'
+
+
+class NotFound(AttachdException):
+    msg_fmt = _('Resource could not be found.')
+    code = 404
+    safe = True
+
+
+class VolumeNotFound(NotFound):
+    msg_fmt = _('Volume %(volume_id)s could not be found.')
+
+
+class VolumeAttachmentNotFound(NotFound):
+    msg_fmt = _('Volume attachment could not be found with filter: '
+                'attachment_id = %(attachment_id)s.')
+
+
+class VolumeTypeNotFound(NotFound):
+    msg_fmt = _('Volume type %(volume_type_id)s could not be found.')
+
+
+class VolumeTypeNotFoundByName(VolumeTypeNotFound):
+    msg_fmt = _('Volume type with name %(volume_type_name)s could not be found.')
+
+
+class VolumeTypeExtraSpecNotFound(NotFound):
+    msg_fmt = _('Volume type %(volume_type_id)s has no extra specs with key '
+                '%(extra_specs_key)s.')
+
+
+class MarkerNotFound(NotFound):
+    msg_fmt = _('Marker %(marker)s could not be found.')
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = _('Service %(service_id)s could not be found.')
+
+
+class Conflict(AttachdException):
+    msg_fmt = _('Conflicting request.')
+    code = 409
+    safe = True
+
+
+class VolumeTypeExists(Conflict):
+    msg_fmt = _('Volume type %(name)s already exists.')
+
+
+class VolumeTypeInUse(Invalid):
+    msg_fmt = _('Volume type %(volume_type_id)s deletion is not allowed with volumes '
+                'present with the type.')
+
+
+class ConflictNovaUsingAttachment(Conflict):
+    msg_fmt = _('ConflictNovaUsingAttachment: Detach volume from instance %(instance_id)s '
+                'using the Compute API')
+
+
+class AttachmentConflict(Conflict):
+    msg_fmt = _('%(reason)s')
+
+
+class ServiceUnavailable(AttachdException):
+    msg_fmt = _('Service is unavailable at this time: %(reason)s')
+    code = 503
+    safe = True
+
+
+class ManagerUnavailable(ServiceUnavailable):
+    msg_fmt = _('The manager of backend %(backend)s is not running; try again later.')
+
+
+class ManagerTimeout(AttachdException):
+    msg_fmt = _('The manager of backend %(backend)s did not answer within %(timeout)s '
+                'seconds; the request can be retried.')
+    code = 504
+    safe = True
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    msg_fmt = _('The database is not reachable; try again later.')
+
+
+class DriverError(AttachdException):
+    """A connector driver failed; the message is meant for operators and callers."""
+
+    msg_fmt = _('Backend error: %(reason)s')
+    code = 500
+    safe = True
+
+
+class ExportFailure(DriverError):
+    msg_fmt = _('Failed to export volume %(volume_id)s: %(reason)s')
+
+
+class ConnectionFailure(DriverError):
+    msg_fmt = _('Failed to connect volume %(volume_id)s: %(reason)s')
+
+
+class DriverNotFound(AttachdException):
+    msg_fmt = _('Connector driver %(name)s is not installed.')
+
+
+class ConfigInvalid(AttachdException):
+    msg_fmt = _('Invalid configuration: %(reason)s')

@@ -1,0 +1,151 @@
+"""The VolumeAttachment object: a volume reserved for, or connected to, a host."""
+
+from oslo_serialization import jsonutils
+
+from attachd.db import api as db_api
+from attachd.objects import base
+from attachd.objects import fields
+
+
+def _loads(value):
+    return jsonutils.loads(value) if value else None
+
+
+@base.AttachdObjectRegistry.register
+class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'id': fields.UUIDField(),
+        'volume_id': fields.UUIDField(),
+        'instance_uuid': fields.UUIDField(nullable=True),
+        'attached_host': fields.StringField(nullable=True),
+        'mountpoint': fields.StringField(nullable=True),
+        'attach_time': fields.DateTimeField(nullable=True),
+        'detach_time': fields.DateTimeField(nullable=True),
+        'attach_status': fields.VolumeAttachStatusField(nullable=True),
+        'attach_mode': fields.StringField(nullable=True),
+        'connection_info': fields.DictOfAnyField(nullable=True),
+        'connector': fields.DictOfAnyField(nullable=True),
+        'volume': fields.ObjectField('Volume'),
+    }
+
+    @classmethod
+    def _from_db_object(cls, context, obj, db_obj, skip=()):
+        super()._from_db_object(context, obj, db_obj,
+                                skip=('connection_info', 'connector', 'volume'))
+        obj.connection_info = _loads(db_obj.connection_info)
+        obj.connector = _loads(db_obj.connector)
+        obj.obj_reset_changes()
+        return obj
+
+    def obj_load_attr(self, attrname):
+        if attrname != 'volume':
+            raise NotImplementedError(attrname)
+        from attachd.objects import volume
+        self.volume = volume.Volume.get_by_id(self._context, self.volume_id,
+                                              project_only=False)
+        self.obj_reset_changes(['volume'])
+
+    @classmethod
+    def get_by_id(cls, context, attachment_id, project_only=True):
+        """The live attachment; VolumeAttachmentNotFound for another project's one."""
+        return cls._from_db_object(
+            context, cls(context), db_api.attachment_get(context, attachment_id, project_only))
+
+    @classmethod
+    def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None):
+        """Reserve ``volume_id`` (compare-and-swap) and return the new attachment."""
+        row = db_api.attachment_reserve(context, volume_id, instance_uuid, attach_mode)
+        return cls._from_db_object(context, cls(context), row)
+
+    def check_connectable(self):
+        """Raise AttachmentConflict if this attachment may not be connected now."""
+        db_api.attachment_check_connectable(self._context, self.id)
+
+    def connected(self, connector, connection_info, **values):
+        """Record the connection the backend made; the volume goes to ``attaching``."""
+        row = db_api.attachment_connected(self._context, self.id, connector,
+                                          connection_info, values)
+        self._from_db_object(self._context, self, row)
+
+    def disconnected(self):
+        """Forget the connection; the attachment is a plain reservation again."""
+        db_api.attachment_disconnected(self._context, self.id)
+        self.connector = None
+        self.connection_info = None
+        self.attach_status = fields.VolumeAttachStatus.RESERVED
+        self.obj_reset_changes()
+
+    def complete(self):
+        """The host confirmed the attachment: ``attached``, the volume ``in-use``."""
+        db_api.attachment_complete(self._context, self.id)
+        self.attach_status = fields.VolumeAttachStatus.ATTACHED
+        self.obj_reset_changes(['attach_status'])
+
+    def destroy(self):
+        """Delete the attachment and recompute the volume status.
+
+        :returns: a VolumeAttachmentList of the volume's remaining attachments.
+        """
+        rows = db_api.attachment_destroy(self._context, self.id)
+        return base.obj_make_list(self._context, VolumeAttachmentList(self._context),
+                                  VolumeAttachment, rows)
+
+    @property
+    def specs(self):
+        """The connector as stored key by key in ``attachment_specs``."""
+        return db_api.attachment_specs_get(self._context, self.id)
+
+    @property
+    def connection_key(self):
+        """What identifies this attachment's host connection: the initiator, else host."""
+        if not self.connector:
+            return None
+        return self.connector.get('initiator') or self.connector.get('host')
+
+    def shared_connections(self, siblings=None):
+        """Ids of the volume's other live attachments that use the same host connection.
+
+        :param siblings: the volume's live attachments, if the caller has them already.
+        """
+        key = self.connection_key
+        if key is None:
+            return []
+        if siblings is None:
+            siblings = VolumeAttachmentList.get_all_by_volume(self._context, self.volume_id)
+        return [a.id for a in siblings if a.id != self.id and a.connection_key == key]
+
+
+@base.AttachdObjectRegistry.register
+class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'objects': fields.ListOfObjectsField('VolumeAttachment'),
+    }
+
+    @classmethod
+    def get_all(cls, context, filters=None, marker=None, limit=None, offset=None,
+                sort_keys=None, sort_dirs=None, project_only=True, project_id=None):
+        rows = db_api.attachment_get_all(context, filters, marker, limit, offset, sort_keys,
+                                         sort_dirs, project_only, project_id)
+        return base.obj_make_list(context, cls(context), VolumeAttachment, rows)
+
+    @classmethod
+    def get_all_by_volume(cls, context, volume_id):
+        return base.obj_make_list(context, cls(context), VolumeAttachment,
+                                  db_api.attachment_get_all_by_volume(context, volume_id))
+
+    @classmethod
+    def get_reclaimable(cls, context, older_than):
+        return base.obj_make_list(context, cls(context), VolumeAttachment,
+                                  db_api.attachment_get_reclaimable(context, older_than))
+
+    @classmethod
+    def get_connected_by_backend(cls, context, host):
+        return base.obj_make_list(
+            context, cls(context), VolumeAttachment,
+            db_api.attachment_get_connected_by_backend(context, host))

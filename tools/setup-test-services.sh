@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Make sure the services attachd's tests use are installed, running and provisioned on this machine:
+# PostgreSQL, MariaDB and RabbitMQ (started if down), the openstack_citest account that oslo.db's
+# opportunistic fixtures log in with, and the iSCSI target (tgt) with userspace initiator tools.
+# Idempotent; needs root. Used by .ci/run and safe to run by hand.
+set -eu
+
+log() { echo "setup-test-services: $*"; }
+
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+missing=()
+for pkg in tgt libiscsi-bin qemu-utils qemu-block-extra; do
+    have_pkg "$pkg" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() {
+    local port=$1 name=$2
+    for _ in $(seq 1 60); do
+        port_open "$port" && return 0
+        sleep 1
+    done
+    log "$name did not come up on port $port"
+    return 1
+}
+
+if ! port_open 5432; then
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+if ! port_open 3306; then
+    log "starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || true
+fi
+if ! port_open 5672; then
+    log "starting RabbitMQ"
+    rabbitmq-server -detached || true
+fi
+wait_port 5432 PostgreSQL
+wait_port 3306 MariaDB
+wait_port 5672 RabbitMQ
+
+# oslo.db's opportunistic fixtures connect as openstack_citest and create one database per test.
+psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<'SQL'
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'openstack_citest') THEN
+        CREATE ROLE openstack_citest LOGIN PASSWORD 'openstack_citest' CREATEDB;
+    ELSE
+        ALTER ROLE openstack_citest LOGIN PASSWORD 'openstack_citest' CREATEDB;
+    END IF;
+END
+$$;
+SQL
+if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'openstack_citest'" | grep -q 1; then
+    psql -h 127.0.0.1 -U postgres -d postgres -q -c \
+        "CREATE DATABASE openstack_citest OWNER openstack_citest"
+fi
+
+mysql -uroot -h127.0.0.1 <<'SQL'
+CREATE USER IF NOT EXISTS 'openstack_citest'@'%' IDENTIFIED BY 'openstack_citest';
+CREATE USER IF NOT EXISTS 'openstack_citest'@'localhost' IDENTIFIED BY 'openstack_citest';
+GRANT ALL PRIVILEGES ON *.* TO 'openstack_citest'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'openstack_citest'@'localhost' WITH GRANT OPTION;
+CREATE DATABASE IF NOT EXISTS openstack_citest;
+FLUSH PRIVILEGES;
+SQL
+
+log "PostgreSQL, MariaDB, RabbitMQ ready; openstack_citest provisioned; tgt $(tgtadm --version 2>/dev/null || echo installed)"
