@@ -1,0 +1,223 @@
+"""Client side of the manager RPC API: what the API process asks of managers.
+
+Managers listen on topic ``attachd-manager``, one server per backend, named
+``<host>@<backend>`` (the volume's ``host``). With ``[DEFAULT] transport_url`` set the calls
+travel over oslo.messaging; without it (the embedded ``attachd-all``) they go to the manager
+of this process through :class:`LocalClient`, which keeps the same interface and the same
+serialization of objects but has no broker and no fake-driver delay.
+
+API versions:
+
+* 1.0 - create_volume, delete_volume, attachment_update, attachment_delete,
+  initialize_connection, terminate_connection
+"""
+
+import threading
+
+import futurist
+from oslo_log import log as logging
+import oslo_messaging as messaging
+
+from attachd.conf import CONF
+from attachd import context as a_context
+from attachd import exception
+from attachd.objects import base as objects_base
+from attachd.objects import service as service_obj
+
+LOG = logging.getLogger(__name__)
+
+TOPIC = 'attachd-manager'
+BINARY = 'attachd-manager'
+RPC_API_VERSION = '1.0'
+ALLOWED_EXMODS = ['attachd.exception']
+
+_transport = None
+_transport_lock = threading.Lock()
+
+
+def get_transport():
+    """The process's RPC transport (created once), or None in the embedded mode."""
+    global _transport
+    if not CONF.transport_url:
+        return None
+    with _transport_lock:
+        if _transport is None:
+            _transport = messaging.get_rpc_transport(CONF, allowed_remote_exmods=ALLOWED_EXMODS)
+        return _transport
+
+
+class RequestContextSerializer(messaging.Serializer):
+    """Carries attachd's RequestContext and objects across RPC."""
+
+    def __init__(self, base=None):
+        self._base = base or objects_base.AttachdObjectSerializer()
+
+    def serialize_entity(self, ctxt, entity):
+        return self._base.serialize_entity(ctxt, entity)
+
+    def deserialize_entity(self, ctxt, entity):
+        return self._base.deserialize_entity(ctxt, entity)
+
+    def serialize_context(self, ctxt):
+        return ctxt.to_dict()
+
+    def deserialize_context(self, ctxt):
+        return a_context.RequestContext.from_dict(ctxt)
+
+
+# --- the in-process path of the embedded mode ---------------------------------------------------
+
+_local_managers = {}
+_local_executor = None
+
+
+def register_local_manager(server, manager):
+    """Make ``manager`` answer local calls addressed to ``server`` (``<host>@<backend>``)."""
+    _local_managers[server] = manager
+
+
+def unregister_local_manager(server):
+    _local_managers.pop(server, None)
+
+
+def _executor():
+    global _local_executor
+    if _local_executor is None:
+        _local_executor = futurist.ThreadPoolExecutor(max_workers=CONF.manager.executor_threads)
+    return _local_executor
+
+
+class LocalClient:
+    """oslo.messaging's RPCClient interface, served by managers of this process.
+
+    Arguments and results go through the same serializer as over a broker, so the manager
+    gets its own copies of objects, as it would in another process.
+    """
+
+    def __init__(self, serializer, server=None, version_cap=None):
+        self.serializer = serializer
+        self.server = server
+        self.version_cap = version_cap
+
+    def prepare(self, server=None, version=None, timeout=None, **kwargs):
+        return LocalClient(self.serializer, server or self.server, self.version_cap)
+
+    def can_send_version(self, version):
+        return messaging.version_is_compatible(self.version_cap or RPC_API_VERSION, version)
+
+    def _manager(self):
+        try:
+            return _local_managers[self.server]
+        except KeyError:
+            raise messaging.MessagingTimeout('No local manager %s' % self.server)
+
+    def _invoke(self, ctxt, method, kwargs):
+        manager = self._manager()
+        s = self.serializer
+        wire_ctxt = s.serialize_context(ctxt)
+        wire_args = {k: s.serialize_entity(ctxt, v) for k, v in kwargs.items()}
+        m_ctxt = s.deserialize_context(wire_ctxt)
+        m_args = {k: s.deserialize_entity(m_ctxt, v) for k, v in wire_args.items()}
+        result = getattr(manager, method)(m_ctxt, **m_args)
+        return s.deserialize_entity(ctxt, s.serialize_entity(m_ctxt, result))
+
+    def call(self, ctxt, method, **kwargs):
+        return self._invoke(ctxt, method, kwargs)
+
+    def cast(self, ctxt, method, **kwargs):
+        manager_ctxt = ctxt
+
+        def run():
+            try:
+                self._invoke(manager_ctxt, method, kwargs)
+            except Exception:
+                LOG.exception('Local cast %s to %s failed', method, self.server)
+        self._manager()
+        _executor().submit(run)
+
+
+# --- the client --------------------------------------------------------------------------------
+
+class ManagerAPI:
+    """Client of the manager RPC API; one per API process."""
+
+    def __init__(self):
+        target = messaging.Target(topic=TOPIC, version=RPC_API_VERSION)
+        serializer = RequestContextSerializer()
+        transport = get_transport()
+        version_cap = CONF.manager.rpc_version_cap
+        if transport is None:
+            self.client = LocalClient(serializer, version_cap=version_cap)
+        else:
+            self.client = messaging.get_rpc_client(transport, target,
+                                                   version_cap=version_cap,
+                                                   serializer=serializer)
+
+    def _prepare(self, context, volume, version=RPC_API_VERSION, check_alive=True):
+        if not volume.host:
+            raise exception.InvalidVolume(
+                reason='volume %s has no backend (it may have failed to be created)'
+                % volume.id)
+        if check_alive:
+            self._check_alive(context, volume)
+        return self.client.prepare(server=volume.host, version=version,
+                                   timeout=CONF.rpc_response_timeout_api, retry=1)
+
+    @staticmethod
+    def _check_alive(context, volume):
+        host, _sep, backend = volume.host.partition('@')
+        try:
+            service = service_obj.Service.get_by_args(context.elevated(), host, BINARY,
+                                                      backend)
+        except exception.ServiceNotFound:
+            raise exception.ManagerUnavailable(backend=volume.host)
+        if not service.is_up:
+            raise exception.ManagerUnavailable(backend=volume.host)
+
+    def _call(self, context, volume, method, **kwargs):
+        cctxt = self._prepare(context, volume)
+        try:
+            return cctxt.call(context, method, **kwargs)
+        except messaging.MessagingTimeout:
+            raise exception.ManagerTimeout(backend=volume.host,
+                                           timeout=CONF.rpc_response_timeout_api)
+        except (messaging.MessageDeliveryFailure, messaging.MessagingServerError,
+                messaging.MessagingException) as exc:
+            if isinstance(exc, messaging.RemoteError):
+                raise exception.DriverError(reason='%s: %s' % (exc.exc_type, exc.value))
+            raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+
+    def _cast(self, context, volume, method, **kwargs):
+        cctxt = self._prepare(context, volume, check_alive=False)
+        try:
+            cctxt.cast(context, method, **kwargs)
+        except messaging.MessagingException as exc:
+            raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+
+    def create_volume(self, context, volume):
+        """Ask the volume's manager to create its storage (asynchronous)."""
+        self._cast(context, volume, 'create_volume', volume=volume)
+
+    def delete_volume(self, context, volume):
+        """Ask the volume's manager to delete its storage and row (asynchronous)."""
+        self._cast(context, volume, 'delete_volume', volume=volume)
+
+    def attachment_update(self, context, volume, attachment, connector):
+        """Connect ``attachment`` to the host of ``connector``; returns connection_info."""
+        return self._call(context, volume, 'attachment_update', volume=volume,
+                          attachment=attachment, connector=connector)
+
+    def attachment_delete(self, context, volume, attachment):
+        """Tear down ``attachment``'s host connection (statuses are the API's job)."""
+        return self._call(context, volume, 'attachment_delete', volume=volume,
+                          attachment=attachment)
+
+    def initialize_connection(self, context, volume, connector):
+        """Legacy os-initialize_connection: connection_info for ``connector``."""
+        return self._call(context, volume, 'initialize_connection', volume=volume,
+                          connector=connector)
+
+    def terminate_connection(self, context, volume, connector):
+        """Legacy os-terminate_connection."""
+        return self._call(context, volume, 'terminate_connection', volume=volume,
+                          connector=connector)
