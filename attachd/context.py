@@ -3,12 +3,18 @@
 import copy
 
 from oslo_context import context as o_context
+from oslo_db.sqlalchemy import enginefacade
 
 from attachd.conf import CONF
 
 
+@enginefacade.transaction_context_provider
 class RequestContext(o_context.RequestContext):
-    """oslo.context's context plus attachd's view of admin and service callers."""
+    """oslo.context's context plus attachd's view of admin and service callers.
+
+    It also carries the database transaction (oslo.db enginefacade), so DB API functions
+    called inside another one's transaction join it.
+    """
 
     def __init__(self, is_admin=None, **kwargs):
         super().__init__(**kwargs)
