@@ -1,6 +1,5 @@
 """The [database] group: oslo.db's options, with the embedded SQLite file as default."""
 
-from oslo_config import cfg
 from oslo_db import options as db_options
 
 

@@ -43,3 +43,9 @@ def version(engine=None):
     with engine.connect() as connection:
         return alembic_migration.MigrationContext.configure(
             connection).get_current_revision()
+
+
+def head():
+    """The newest revision of the migration scripts."""
+    from alembic import script as alembic_script
+    return alembic_script.ScriptDirectory.from_config(_alembic_config()).get_current_head()

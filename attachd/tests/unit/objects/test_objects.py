@@ -1,0 +1,32 @@
+"""Object versions: a field change without a version bump fails here."""
+
+from oslo_versionedobjects import fixture
+
+from attachd.objects import base
+from attachd.tests import base as test_base
+
+# When a test below fails, bump the object's VERSION, describe the change in its version
+# history comment, make obj_make_compatible handle older versions, and update the hash here.
+object_data = {
+    'Service': '1.0-032eb79f9811d9c4f275f0d75e9e7fe3',
+    'ServiceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
+    'Volume': '1.0-85f3a95b1ba172641901fd695dbbe53b',
+    'VolumeAttachment': '1.0-8d9fd2af8cfaefcecfe2bf89c77b9f12',
+    'VolumeAttachmentList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
+    'VolumeList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
+    'VolumeType': '1.0-86fc3e571400a963fc978cd649c90890',
+    'VolumeTypeList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
+}
+
+
+class ObjectVersionTest(test_base.TestCase):
+    def test_versions(self):
+        checker = fixture.ObjectVersionChecker(
+            base.AttachdObjectRegistry.obj_classes())
+        expected, actual = checker.test_hashes(object_data)
+        self.assertEqual(expected, actual,
+                         'Objects changed; see the comment above object_data.')
+
+    def test_relationships_are_registered(self):
+        for name, classes in base.AttachdObjectRegistry.obj_classes().items():
+            self.assertEqual(1, len(classes), name)
