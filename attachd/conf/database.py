@@ -1,17 +1,17 @@
-"""The [database] group: oslo.db's options, with the embedded SQLite file as default."""
+"""The [database] group: oslo.db's options, defaulting to the embedded SQLite file.
+
+oslo.db registers and documents the options (namespace ``oslo.db`` in the sample config);
+attachd only sets the default connection, interpolated from ``[DEFAULT] state_path``.
+"""
 
 from oslo_db import options as db_options
 
-
-def _default_connection():
-    # Left unset here: attachd.db.api derives it from state_path at first use, so that a
-    # state_path given on the command line or in a file is honoured.
-    return None
+DEFAULT_CONNECTION = 'sqlite:///$state_path/attachd.sqlite'
 
 
 def register_opts(conf):
-    db_options.set_defaults(conf, connection=_default_connection())
+    db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
 
 
 def list_opts():
-    return {'database': db_options.list_opts()[0][1]}
+    return {}

@@ -33,4 +33,7 @@ def _driver_opts():
 
 
 def set_lib_defaults():
-    """Defaults attachd sets for library options (none yet beyond oslo.db's)."""
+    """Defaults attachd gives library options, shown in the sample configuration."""
+    from oslo_config import cfg
+    from oslo_db import options as db_options
+    cfg.set_defaults(db_options.database_opts, connection=database.DEFAULT_CONNECTION)

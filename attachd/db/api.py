@@ -46,11 +46,6 @@ VOLUME_SORT_KEYS = ('id', 'name', 'size', 'status', 'created_at', 'updated_at',
                     'availability_zone', 'volume_type_id', 'bootable', 'project_id')
 
 
-def default_connection():
-    """The embedded default: an SQLite file under ``state_path``."""
-    return 'sqlite:///%s' % os.path.join(CONF.state_path, 'attachd.sqlite')
-
-
 def configure():
     """Point the engine facade at ``[database] connection`` (once per process)."""
     global _configured
@@ -58,9 +53,11 @@ def configure():
         if _configured:
             return
         connection = CONF.database.connection
-        if not connection:
-            os.makedirs(CONF.state_path, exist_ok=True)
-            connection = default_connection()
+        if connection.startswith('sqlite:///'):
+            # The embedded default lives under state_path, which may not exist yet.
+            directory = os.path.dirname(connection[len('sqlite:///'):])
+            if directory:
+                os.makedirs(directory, exist_ok=True)
         main_context_manager.configure(**_facade_options(connection))
         main_context_manager.append_on_engine_create(setup_engine)
         _configured = True
