@@ -30,7 +30,7 @@ if [ -d .stestr ]; then
 import re, subprocess
 out = subprocess.run(['.tox/py3/bin/stestr', 'last', '--subunit'], capture_output=True)
 stats = subprocess.run(['.tox/py3/bin/subunit-stats'], input=out.stdout,
-                       capture_output=True, text=True).stdout
+                       capture_output=True).stdout.decode()
 def count(name):
     m = re.search(r'%s tests?:\s+(\d+)' % name, stats)
     return int(m.group(1)) if m else 0
