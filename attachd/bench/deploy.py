@@ -53,8 +53,10 @@ class Process:
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.started = time.monotonic()
-        self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                      env=full_env, start_new_session=True)
+        # argv is built by the benchmark itself from its own options.
+        self.popen = subprocess.Popen(argv, stdout=self._log,  # noqa: S603
+                                      stderr=subprocess.STDOUT, env=full_env,
+                                      start_new_session=True)
 
     @property
     def pid(self):

@@ -345,7 +345,8 @@ def run(args, out=sys.stdout):
                                     entry['floor']['cycles_per_s'])
             entry['ratio_each'] = [
                 _ratio(a['cycles_per_s'], f['cycles_per_s'])
-                for a, f in zip(runs[str(c)]['attachd'], runs[str(c)]['floor'])]
+                for a, f in zip(runs[str(c)]['attachd'], runs[str(c)]['floor'],
+                                strict=True)]
             entry['p99_ratio'] = {
                 op: _ratio(entry['attachd']['ops'][op]['p99'],
                            entry['floor']['ops'][op]['p99'])
