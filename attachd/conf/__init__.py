@@ -11,6 +11,7 @@ from attachd.conf import backend
 from attachd.conf import database
 from attachd.conf import default
 from attachd.conf import manager
+from attachd.conf import messaging
 
 CONF = cfg.CONF
 
@@ -20,3 +21,4 @@ attachments.register_opts(CONF)
 database.register_opts(CONF)
 manager.register_opts(CONF)
 backend.register_opts(CONF)
+messaging.register_opts(CONF)

@@ -895,23 +895,80 @@ def attachment_disconnected(context, attachment_id):
         _recompute_volume_status(session, volume_id)
 
 
+def attachment_record_host(context, attachment_id, instance_uuid=None, attached_host=None,
+                           mountpoint=None):
+    """Record the server, host and mount point a legacy os-attach names on an attachment
+    (values left None are kept)."""
+    values = {key: value for key, value in (('instance_uuid', instance_uuid),
+                                            ('attached_host', attached_host),
+                                            ('mountpoint', mountpoint)) if value is not None}
+    if not values:
+        return
+    if not conditional_update(context, models.VolumeAttachment, attachment_id, values, {}):
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+
+
 def recompute_volume_status(context, volume_id):
     """Recompute a volume's status from its attachments (after an admin reset, say)."""
     with _writer(context) as session:
         return _recompute_volume_status(session, volume_id)
 
 
-def attachment_get_reclaimable(context, older_than):
+def _abandoned(older_than):
+    """Conditions of a reservation never connected nor completed, unchanged since
+    ``older_than``."""
+    return (models.VolumeAttachment.deleted == sa.false(),
+            models.VolumeAttachment.attach_status == AttachStatus.RESERVED,
+            models.VolumeAttachment.connector.is_(None),
+            sa.func.coalesce(models.VolumeAttachment.updated_at,
+                             models.VolumeAttachment.created_at) < older_than)
+
+
+def attachment_get_reclaimable(context, older_than, host=None):
     """Reservations never connected nor completed whose last change is before
-    ``older_than``: the abandoned ones the reclaimer deletes."""
+    ``older_than``: the abandoned ones the reclaimer deletes.
+
+    :param host: only those of volumes on this backend (``<host>@<backend>``).
+    """
     with _reader(context) as session:
-        return list(session.scalars(
-            sa.select(models.VolumeAttachment).where(
-                models.VolumeAttachment.deleted == sa.false(),
-                models.VolumeAttachment.attach_status == AttachStatus.RESERVED,
-                models.VolumeAttachment.connector.is_(None),
-                sa.func.coalesce(models.VolumeAttachment.updated_at,
-                                 models.VolumeAttachment.created_at) < older_than)))
+        stmt = sa.select(models.VolumeAttachment).where(*_abandoned(older_than))
+        if host is not None:
+            stmt = stmt.join(models.Volume,
+                             models.Volume.id == models.VolumeAttachment.volume_id).where(
+                models.Volume.host == host)
+        return list(session.scalars(stmt))
+
+
+@_retry_on_deadlock
+def attachment_reclaim(context, attachment_id, older_than):
+    """Delete an abandoned reservation, as :func:`attachment_destroy` would, only if it is
+    still abandoned (one compare-and-swap: a reservation connected or completed meanwhile
+    is left alone), and recompute the volume status in the same transaction.
+
+    :returns: True when it was deleted.
+    """
+    with _writer(context) as session:
+        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
+            models.VolumeAttachment.id == attachment_id,
+            models.VolumeAttachment.deleted == sa.false())).first()
+        if volume_id is None:
+            return False
+        _lock_volume(session, volume_id)
+        values = _soft_delete_values()
+        values.update(attach_status=AttachStatus.DETACHED, detach_time=values['deleted_at'])
+        won = session.execute(
+            sa.update(models.VolumeAttachment)
+            .where(models.VolumeAttachment.id == attachment_id, *_abandoned(older_than))
+            .values(**values)
+            .execution_options(synchronize_session=False)).rowcount == 1
+        if not won:
+            return False
+        session.execute(sa.update(models.AttachmentSpec)
+                        .where(models.AttachmentSpec.attachment_id == attachment_id,
+                               models.AttachmentSpec.deleted == sa.false())
+                        .values(**_soft_delete_values()))
+        _recompute_volume_status(session, volume_id)
+        return True
 
 
 def attachment_get_connected_by_backend(context, host):

@@ -90,6 +90,12 @@ class ConnectorDriver(metaclass=abc.ABCMeta):
         attachment owns. Drivers without export state return an empty list."""
         return []
 
+    def exports_lost(self):
+        """True when the backend lost exports since they were made (a target daemon that
+        restarted): the manager then re-creates them from the database. Backends that keep
+        their exports return False."""
+        return False
+
     def shares_connection(self, connector_a, connector_b):
         """True when two attachments with these connectors use one host connection to this
         backend's target (same initiator / host)."""

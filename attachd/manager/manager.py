@@ -2,17 +2,31 @@
 
 The manager never decides statuses on its own; it records what the backend did through the
 objects (``VolumeAttachment.connected``), whose DB API recomputes the volume's status under
-its row lock. The method list matches ``attachd.manager.rpcapi.ManagerAPI``.
+its row lock. The RPC methods (marked ``@messaging.expose``) match
+``attachd.manager.rpcapi.ManagerAPI``; the other public methods are the manager's own
+maintenance, run by ``attachd.manager.service`` and never reachable over RPC.
+
+Work on one volume is serialized by a lock per volume: the export of a volume and the access
+list of its target are shared by all its attachments, and a connect racing a disconnect of
+the same volume must not see half of the other.
 """
 
+import collections
+import contextlib
+import datetime
+
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 from oslo_utils import timeutils
 
+from attachd.conf import CONF
 from attachd import exception
 from attachd.manager import rpcapi
+from attachd import notifications
 from attachd.objects import fields
+from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
 
 LOG = logging.getLogger(__name__)
@@ -26,8 +40,22 @@ def flatten_connection_info(conn_info):
     return flat
 
 
+@contextlib.contextmanager
+def driver_errors(volume_id, what):
+    """Let attachd's exceptions through; turn anything else a driver raises into a
+    DriverError that says what failed, so callers get a clear error and never a bare 500."""
+    try:
+        yield
+    except exception.AttachdException:
+        raise
+    except Exception as exc:
+        LOG.exception('%s of volume %s failed', what, volume_id)
+        raise exception.DriverError(reason='%s of volume %s failed (%s)'
+                                    % (what, volume_id, type(exc).__name__))
+
+
 class Manager:
-    """One backend's manager."""
+    """One backend's manager: ``<host>@<backend>``."""
 
     RPC_API_VERSION = rpcapi.RPC_API_VERSION
     target = messaging.Target(version=RPC_API_VERSION)
@@ -39,28 +67,15 @@ class Manager:
         self.driver = driver
         self.notifier = notifier
 
-    # --- notifications --------------------------------------------------------------------
+    def _volume_lock(self, volume_id):
+        return lockutils.lock('attachd-volume-%s' % volume_id)
 
-    def _notify(self, context, event_type, payload):
-        if self.notifier is None:
-            return
-        try:
-            self.notifier.info(context, event_type, payload)
-        except Exception:
-            # A notification must never fail the operation it reports.
-            LOG.exception('Failed to send notification %s', event_type)
-
-    @staticmethod
-    def _payload(volume, attachment=None):
-        payload = {'volume_id': volume.id, 'tenant_id': volume.project_id,
-                   'status': volume.status, 'host': volume.host}
-        if attachment is not None:
-            payload['attachment_id'] = attachment.id
-            payload['instance_uuid'] = attachment.instance_uuid
-        return payload
+    def _notify(self, context, event_type, volume, attachment=None):
+        notifications.notify(self.notifier, context, event_type, volume, attachment)
 
     # --- volumes --------------------------------------------------------------------------
 
+    @messaging.expose
     def create_volume(self, context, volume):
         """Create the backend storage; the volume goes ``available`` or ``error``."""
         try:
@@ -77,16 +92,19 @@ class Manager:
             LOG.warning('Volume %s left creating while it was created; not marked '
                         'available', volume.id)
 
+    @messaging.expose
     def delete_volume(self, context, volume):
         """Delete the backend storage and the volume row (volume is ``deleting``)."""
-        try:
-            self.driver.delete_volume(volume)
-        except Exception:
-            LOG.exception('Deleting volume %s failed', volume.id)
-            volume.conditional_update({'status': fields.VolumeStatus.ERROR_DELETING},
-                                      {'status': fields.VolumeStatus.DELETING})
-            return
-        volume.destroy()
+        with self._volume_lock(volume.id):
+            try:
+                self.driver.remove_export(volume)
+                self.driver.delete_volume(volume)
+            except Exception:
+                LOG.exception('Deleting volume %s failed', volume.id)
+                volume.conditional_update({'status': fields.VolumeStatus.ERROR_DELETING},
+                                          {'status': fields.VolumeStatus.DELETING})
+                return
+            volume.destroy()
 
     @staticmethod
     def _save_model_update(volume, model_update):
@@ -120,93 +138,208 @@ class Manager:
         flat['enforce_multipath'] = bool(connector.get('enforce_multipath', False))
         return flat
 
-    def _other_connectors(self, context, volume, attachment_id):
+    def _other_connectors(self, context, volume_id, attachment_id):
+        """Connectors of the volume's other live attachments that hold a connection."""
         return [a.connector for a in attachment_obj.VolumeAttachmentList.get_all_by_volume(
-            context, volume.id) if a.id != attachment_id and a.connector]
+            context, volume_id) if a.id != attachment_id and a.connector]
 
-    def attachment_update(self, context, volume, attachment, connector):
-        """Export the volume to the host of ``connector`` and record the connection.
-
-        On any failure the export made here is removed again and the attachment and volume
-        keep their previous state.
-
-        :returns: the flat connection_info.
-        """
-        self._notify(context, 'volume.attach.start', self._payload(volume, attachment))
-        connector = dict(connector)
-        mode = self._attach_mode(volume, attachment, connector)
-        connector['mode'] = mode
+    def _validate_connector(self, connector):
         try:
             self.driver.validate_connector(connector)
         except exception.InvalidConnector:
             raise
-        except exception.AttachdException as exc:
+        except Exception as exc:
             raise exception.InvalidConnector(reason=str(exc))
-        attachment.check_connectable()
-        previously_connected = bool(self._other_connectors(context, volume, attachment.id))
-        model_update = self.driver.create_export(volume, connector)
-        self._save_model_update(volume, model_update)
-        try:
-            conn_info = self.driver.initialize_connection(volume, connector, attachment.id)
-            info = self._connection_options(volume, attachment, connector, mode, conn_info)
-            attachment.connected(connector, info, attach_mode=mode)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                LOG.warning('Connecting attachment %s failed; undoing its export',
-                            attachment.id)
-                self._undo_connection(context, volume, attachment, connector,
-                                      previously_connected)
-        self._notify(context, 'attachment.update', self._payload(volume, attachment))
-        return info
 
-    def _undo_connection(self, context, volume, attachment, connector, keep_export):
-        others = self._other_connectors(context, volume, attachment.id)
+    @messaging.expose
+    def attachment_update(self, context, volume, attachment, connector):
+        """Export the volume to the host of ``connector`` and record the connection.
+
+        On any failure the access granted here is revoked (and the export removed when no
+        other attachment uses it); the attachment and the volume keep their previous state.
+
+        :returns: the flat connection_info.
+        """
+        with self._volume_lock(volume.id):
+            self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
+            connector = dict(connector)
+            mode = self._attach_mode(volume, attachment, connector)
+            connector['mode'] = mode
+            self._validate_connector(connector)
+            attachment.check_connectable()
+            others = self._other_connectors(context, volume.id, attachment.id)
+            previous = attachment.connector
+            try:
+                with driver_errors(volume.id, 'Exporting'):
+                    model_update = self.driver.create_export(volume, connector)
+                self._save_model_update(volume, model_update)
+                with driver_errors(volume.id, 'Connecting'):
+                    conn_info = self.driver.initialize_connection(volume, connector,
+                                                                  attachment.id)
+                info = self._connection_options(volume, attachment, connector, mode,
+                                                conn_info)
+                attachment.connected(connector, info, attach_mode=mode)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    LOG.warning('Connecting attachment %s failed; undoing its export',
+                                attachment.id)
+                    keep = others + ([previous] if previous else [])
+                    self._undo_connection(volume, connector, keep)
+            if previous and not self.driver.shares_connection(previous, connector):
+                # The attachment moved to another host: the old host loses its access
+                # unless another attachment still uses it.
+                self._revoke(volume, previous, others)
+            self._notify(context, notifications.ATTACHMENT_UPDATE, volume, attachment)
+            return info
+
+    def _undo_connection(self, volume, connector, keep):
+        """Revoke what a failed connect granted, keeping what ``keep`` still uses."""
         try:
-            shared = self.driver.terminate_connection(volume, connector, others)
-            if not shared and not keep_export and not others:
+            self.driver.terminate_connection(volume, connector, keep)
+            if not keep:
                 self.driver.remove_export(volume)
         except Exception:
-            LOG.exception('Undoing the connection of attachment %s failed', attachment.id)
+            # The reconciler at the next start removes what is left.
+            LOG.exception('Undoing a connection of volume %s failed', volume.id)
 
+    def _revoke(self, volume, connector, others):
+        try:
+            self.driver.terminate_connection(volume, connector, others)
+        except Exception:
+            LOG.exception('Revoking the previous host of volume %s failed', volume.id)
+
+    @messaging.expose
     def attachment_delete(self, context, volume, attachment):
         """Revoke the attachment's host connection; remove the export when it was the last.
 
+        Statuses are the caller's business (it deletes the row after this returns).
+
         :returns: True when other attachments still share the host connection.
         """
-        self._notify(context, 'volume.detach.start', self._payload(volume, attachment))
-        if not attachment.connector:
-            return False
-        others = self._other_connectors(context, volume, attachment.id)
-        shared = bool(self.driver.terminate_connection(volume, attachment.connector, others))
-        if not others:
-            try:
-                self.driver.remove_export(volume)
-            except Exception:
-                # The row goes anyway (Cinder bug 1935057); the reconciler on the next
-                # start removes exports no live attachment owns.
-                LOG.exception('Removing the export of volume %s failed', volume.id)
-        return shared
+        with self._volume_lock(volume.id):
+            self._notify(context, notifications.VOLUME_DETACH_START, volume, attachment)
+            if not attachment.connector:
+                return False
+            others = self._other_connectors(context, volume.id, attachment.id)
+            with driver_errors(volume.id, 'Disconnecting'):
+                shared = bool(self.driver.terminate_connection(volume, attachment.connector,
+                                                               others))
+            if not others:
+                try:
+                    self.driver.remove_export(volume)
+                except Exception:
+                    # The row goes anyway (Cinder bug 1935057); the reconciler on the next
+                    # start removes exports no live attachment owns.
+                    LOG.exception('Removing the export of volume %s failed', volume.id)
+            return shared
 
     # --- the pre-3.27 API -----------------------------------------------------------------
 
+    @messaging.expose
     def initialize_connection(self, context, volume, connector):
         """Legacy connection without an attachment id: export and connect; the caller
         records it on the volume's reserved attachment."""
-        self.driver.validate_connector(connector)
-        model_update = self.driver.create_export(volume, connector)
-        self._save_model_update(volume, model_update)
-        mode = connector.get('mode') or fields.AttachMode.RW
-        conn_info = self.driver.initialize_connection(volume, connector, None)
-        data = conn_info.setdefault('data', {})
-        data.setdefault('access_mode', mode)
-        data.setdefault('encrypted', bool(volume.encryption_key_id))
-        data.setdefault('qos_specs', None)
-        return conn_info
+        with self._volume_lock(volume.id):
+            self._validate_connector(connector)
+            others = self._other_connectors(context, volume.id, None)
+            try:
+                with driver_errors(volume.id, 'Exporting'):
+                    model_update = self.driver.create_export(volume, connector)
+                self._save_model_update(volume, model_update)
+                with driver_errors(volume.id, 'Connecting'):
+                    conn_info = self.driver.initialize_connection(volume, connector, None)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    self._undo_connection(volume, connector, others)
+            data = conn_info.setdefault('data', {})
+            data.setdefault('access_mode', connector.get('mode') or fields.AttachMode.RW)
+            data.setdefault('encrypted', bool(volume.encryption_key_id))
+            data.setdefault('qos_specs', None)
+            return conn_info
 
+    @messaging.expose
     def terminate_connection(self, context, volume, connector):
-        others = [c for c in self._other_connectors(context, volume, None)
-                  if not self.driver.shares_connection(c, connector)]
-        shared = bool(self.driver.terminate_connection(volume, connector, others))
-        if not others and not shared:
-            self.driver.remove_export(volume)
-        return shared
+        """Legacy disconnection of the host of ``connector``."""
+        with self._volume_lock(volume.id):
+            others = [c for c in self._other_connectors(context, volume.id, None)
+                      if not self.driver.shares_connection(c, connector)]
+            with driver_errors(volume.id, 'Disconnecting'):
+                shared = bool(self.driver.terminate_connection(volume, connector, others))
+                if not others and not shared:
+                    self.driver.remove_export(volume)
+            return shared
+
+    # --- maintenance (not exposed over RPC) -----------------------------------------------
+
+    def reconcile_exports(self, context):
+        """Make the backend's exports match the database, before serving requests.
+
+        Every volume of this backend with live connected attachments gets its export and
+        the access of its hosts back (``ensure_export``: the backend may have lost them,
+        tgtd keeps nothing across a restart); every export that no such attachment owns
+        (left by a manager that died during an update, or a failed removal) is removed.
+
+        :returns: ``(ensured, removed)`` volume id lists.
+        """
+        connectors = collections.defaultdict(list)
+        for attachment in attachment_obj.VolumeAttachmentList.get_connected_by_backend(
+                context, self.server):
+            connectors[attachment.volume_id].append(attachment.connector)
+        ensured = []
+        for volume_id, volume_connectors in connectors.items():
+            volume = volume_obj.Volume.get_by_id(context, volume_id, project_only=False)
+            with self._volume_lock(volume_id):
+                try:
+                    self.driver.ensure_export(volume, volume_connectors)
+                    ensured.append(volume_id)
+                except Exception:
+                    LOG.exception('Re-creating the export of volume %s failed', volume_id)
+        removed = []
+        for volume_id in self.driver.list_exports():
+            if volume_id in connectors:
+                continue
+            try:
+                volume = volume_obj.Volume.get_by_id(context, volume_id, project_only=False)
+            except exception.VolumeNotFound:
+                volume = volume_obj.Volume(context, id=volume_id)
+            with self._volume_lock(volume_id):
+                try:
+                    self.driver.remove_export(volume)
+                    removed.append(volume_id)
+                except Exception:
+                    LOG.exception('Removing the unowned export of volume %s failed',
+                                  volume_id)
+        if ensured or removed:
+            LOG.info('Backend %s: re-created the exports of %d volumes, removed %d '
+                     'unowned exports', self.server, len(ensured), len(removed))
+        return ensured, removed
+
+    def reclaim_reservations(self, context):
+        """Delete this backend's reservations abandoned for longer than
+        ``[attachments] reservation_timeout`` (never connected nor completed), as an API
+        delete of a reservation would: the volume status is recomputed with it and the
+        detach notifications are sent.
+
+        :returns: the ids of the reclaimed attachments.
+        """
+        timeout = CONF.attachments.reservation_timeout
+        if not timeout:
+            return []
+        older_than = (timeutils.utcnow() - datetime.timedelta(seconds=timeout)).replace(
+            tzinfo=None)
+        reclaimed = []
+        for attachment in attachment_obj.VolumeAttachmentList.get_reclaimable(
+                context, older_than, host=self.server):
+            volume = volume_obj.Volume.get_by_id(context, attachment.volume_id,
+                                                 project_only=False)
+            if not attachment.reclaim(older_than):
+                # Updated, completed or deleted since the query: no longer abandoned.
+                continue
+            reclaimed.append(attachment.id)
+            LOG.info('Reclaimed attachment %s of volume %s, reserved and untouched for '
+                     'more than %d seconds', attachment.id, volume.id, timeout)
+            self._notify(context, notifications.VOLUME_DETACH_START, volume, attachment)
+            volume.refresh()
+            self._notify(context, notifications.ATTACHMENT_DELETE, volume, attachment)
+            self._notify(context, notifications.VOLUME_DETACH_END, volume, attachment)
+        return reclaimed

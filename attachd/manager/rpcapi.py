@@ -65,6 +65,14 @@ class RequestContextSerializer(messaging.Serializer):
         return a_context.RequestContext.from_dict(ctxt)
 
 
+def version_is_compatible(available, wanted):
+    """True when a peer at version ``available`` can handle a ``wanted`` message: the same
+    major version, and a minor version at least as high."""
+    have = tuple(int(p) for p in available.split('.'))
+    want = tuple(int(p) for p in wanted.split('.'))
+    return have[0] == want[0] and have[1:] >= want[1:]
+
+
 # --- the in-process path of the embedded mode ---------------------------------------------------
 
 _local_managers = {}
@@ -103,7 +111,7 @@ class LocalClient:
         return LocalClient(self.serializer, server or self.server, self.version_cap)
 
     def can_send_version(self, version):
-        return messaging.version_is_compatible(self.version_cap or RPC_API_VERSION, version)
+        return version_is_compatible(self.version_cap or RPC_API_VERSION, version)
 
     def _manager(self):
         try:
@@ -174,7 +182,8 @@ class ManagerAPI:
         if not service.is_up:
             raise exception.ManagerUnavailable(backend=volume.host)
 
-    def _call(self, context, volume, method, **kwargs):
+    def _call(self, context, method, **kwargs):
+        volume = kwargs['volume']
         cctxt = self._prepare(context, volume)
         try:
             return cctxt.call(context, method, **kwargs)
@@ -187,7 +196,8 @@ class ManagerAPI:
                 raise exception.DriverError(reason='%s: %s' % (exc.exc_type, exc.value))
             raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
 
-    def _cast(self, context, volume, method, **kwargs):
+    def _cast(self, context, method, **kwargs):
+        volume = kwargs['volume']
         cctxt = self._prepare(context, volume, check_alive=False)
         try:
             cctxt.cast(context, method, **kwargs)
@@ -196,28 +206,28 @@ class ManagerAPI:
 
     def create_volume(self, context, volume):
         """Ask the volume's manager to create its storage (asynchronous)."""
-        self._cast(context, volume, 'create_volume', volume=volume)
+        self._cast(context, 'create_volume', volume=volume)
 
     def delete_volume(self, context, volume):
         """Ask the volume's manager to delete its storage and row (asynchronous)."""
-        self._cast(context, volume, 'delete_volume', volume=volume)
+        self._cast(context, 'delete_volume', volume=volume)
 
     def attachment_update(self, context, volume, attachment, connector):
         """Connect ``attachment`` to the host of ``connector``; returns connection_info."""
-        return self._call(context, volume, 'attachment_update', volume=volume,
+        return self._call(context, 'attachment_update', volume=volume,
                           attachment=attachment, connector=connector)
 
     def attachment_delete(self, context, volume, attachment):
         """Tear down ``attachment``'s host connection (statuses are the API's job)."""
-        return self._call(context, volume, 'attachment_delete', volume=volume,
+        return self._call(context, 'attachment_delete', volume=volume,
                           attachment=attachment)
 
     def initialize_connection(self, context, volume, connector):
         """Legacy os-initialize_connection: connection_info for ``connector``."""
-        return self._call(context, volume, 'initialize_connection', volume=volume,
+        return self._call(context, 'initialize_connection', volume=volume,
                           connector=connector)
 
     def terminate_connection(self, context, volume, connector):
         """Legacy os-terminate_connection."""
-        return self._call(context, volume, 'terminate_connection', volume=volume,
+        return self._call(context, 'terminate_connection', volume=volume,
                           connector=connector)

@@ -78,6 +78,16 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         self.attach_status = fields.VolumeAttachStatus.RESERVED
         self.obj_reset_changes()
 
+    def record_host(self, instance_uuid=None, host=None, mountpoint=None):
+        """Record the server, host and mount point given by a legacy os-attach."""
+        db_api.attachment_record_host(self._context, self.id, instance_uuid, host,
+                                      mountpoint)
+        for name, value in (('instance_uuid', instance_uuid), ('attached_host', host),
+                            ('mountpoint', mountpoint)):
+            if value is not None:
+                setattr(self, name, value)
+                self.obj_reset_changes([name])
+
     def complete(self):
         """The host confirmed the attachment: ``attached``, the volume ``in-use``."""
         db_api.attachment_complete(self._context, self.id)
@@ -92,6 +102,14 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         rows = db_api.attachment_destroy(self._context, self.id)
         return base.obj_make_list(self._context, VolumeAttachmentList(self._context),
                                   VolumeAttachment, rows)
+
+    def reclaim(self, older_than):
+        """Delete this reservation if it is still abandoned (unconnected, uncompleted,
+        unchanged since ``older_than``); the volume status is recomputed with it.
+
+        :returns: True when it was deleted.
+        """
+        return db_api.attachment_reclaim(self._context, self.id, older_than)
 
     @property
     def specs(self):
@@ -140,9 +158,10 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
                                   db_api.attachment_get_all_by_volume(context, volume_id))
 
     @classmethod
-    def get_reclaimable(cls, context, older_than):
+    def get_reclaimable(cls, context, older_than, host=None):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
-                                  db_api.attachment_get_reclaimable(context, older_than))
+                                  db_api.attachment_get_reclaimable(context, older_than,
+                                                                    host))
 
     @classmethod
     def get_connected_by_backend(cls, context, host):

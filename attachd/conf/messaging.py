@@ -1,0 +1,25 @@
+"""oslo.messaging's transport options, with attachd's defaults.
+
+``[DEFAULT] transport_url`` is oslo.messaging's own option. attachd registers it early, so
+that it can be read before a transport exists, and changes its default from ``rabbit://`` to
+empty: without a URL the API calls the manager of its own process (the embedded mode).
+"""
+
+from oslo_config import cfg
+from oslo_messaging import transport as messaging_transport
+
+CONTROL_EXCHANGE = 'attachd'
+
+# oslo.messaging registers these very objects again when a transport is created; changing
+# their defaults (as its own set_transport_defaults does for control_exchange) keeps the two
+# registrations identical, and survives the configuration resets of test fixtures.
+cfg.set_defaults(messaging_transport._transport_opts, transport_url=None,
+                 control_exchange=CONTROL_EXCHANGE)
+
+
+def register_opts(conf):
+    conf.register_opts(messaging_transport._transport_opts)
+
+
+def list_opts():
+    return {'DEFAULT': messaging_transport._transport_opts}

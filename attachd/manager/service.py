@@ -1,0 +1,226 @@
+"""Runs managers: one per enabled backend, each with its driver, service row and RPC server.
+
+:class:`ManagerService` brings one backend up in this order, so that it serves requests only
+once its backend matches the database:
+
+1. load the connector driver (stevedore, ``attachd.connector_drivers``) and ``do_setup()``;
+2. reconcile the exports (``Manager.reconcile_exports``): re-create those of attached
+   volumes, remove those no live attachment owns;
+3. register or update its row in ``services`` (binary ``attachd-manager``, host, backend,
+   capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
+4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
+   server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
+   in-process path of ``attachd.manager.rpcapi``;
+5. periodic work on its own thread: reclaiming abandoned reservations
+   (``[attachments] reservation_timeout``) and re-creating exports the backend lost.
+
+Threads only, no eventlet.
+"""
+
+import signal
+import threading
+import time
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_messaging.rpc import dispatcher
+from oslo_messaging import opts as messaging_opts
+from stevedore import driver as stevedore_driver
+
+from attachd.conf import backend as backend_conf
+from attachd.conf import CONF
+from attachd import context as a_context
+from attachd import exception
+from attachd.manager import manager as manager_mod
+from attachd.manager import rpcapi
+from attachd import notifications
+from attachd.objects import service as service_obj
+
+LOG = logging.getLogger(__name__)
+
+DRIVER_NAMESPACE = 'attachd.connector_drivers'
+
+
+def load_driver(backend):
+    """The connector driver of ``backend`` (its group's ``connector_driver``, defaulting to
+    the group name), instantiated with ``(CONF, backend)``."""
+    backend_conf.register_backend_opts(CONF, backend)
+    name = CONF[backend].connector_driver or backend
+    try:
+        manager = stevedore_driver.DriverManager(
+            DRIVER_NAMESPACE, name, invoke_on_load=True, invoke_args=(CONF, backend),
+            on_load_failure_callback=_raise_load_failure)
+    except exception.AttachdException:
+        raise
+    except Exception:
+        raise exception.DriverNotFound(name=name)
+    return manager.driver
+
+
+def _raise_load_failure(manager, entrypoint, exc):
+    raise exc
+
+
+class ManagerService:
+    """One backend's manager, its service row, heartbeat, server and periodic tasks."""
+
+    def __init__(self, backend, host=None, driver=None):
+        self.backend = backend
+        self.host = host or CONF.host
+        self.server_name = '%s@%s' % (self.host, backend)
+        self._driver = driver
+        self.manager = None
+        self.service_row = None
+        self.rpc_server = None
+        self._stop = threading.Event()
+        self._threads = []
+        self._last_reclaim = 0.0
+        self.context = a_context.get_admin_context()
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start(self):
+        """Bring the backend up (see the module's docstring); returns once it serves."""
+        driver = self._driver or load_driver(self.backend)
+        driver.do_setup()
+        self.manager = manager_mod.Manager(self.host, self.backend, driver,
+                                           notifications.get_notifier(self.host))
+        self.manager.reconcile_exports(self.context)
+        self._register(driver)
+        self._serve()
+        self._spawn('heartbeat', self._heartbeat_loop, CONF.manager.report_interval)
+        self._spawn('periodic', self._periodic_loop, self._periodic_interval())
+        LOG.info('Manager %s serving (driver %s, %s)', self.server_name,
+                 type(driver).__name__,
+                 'RPC over %s' % self._transport_kind() if self.rpc_server else 'in-process')
+        return self
+
+    def _transport_kind(self):
+        return (CONF.transport_url or '').split(':', 1)[0]
+
+    def _register(self, driver):
+        values = {
+            'topic': rpcapi.TOPIC,
+            'capabilities': dict(driver.capabilities()),
+            'rpc_version': rpcapi.RPC_API_VERSION,
+            'disabled': False,
+        }
+        try:
+            service = service_obj.Service.get_by_args(self.context, self.host, rpcapi.BINARY,
+                                                      self.backend)
+            for key, value in values.items():
+                setattr(service, key, value)
+            service.save()
+            service.heartbeat()
+        except exception.ServiceNotFound:
+            service = service_obj.Service(self.context, host=self.host,
+                                          binary=rpcapi.BINARY, backend=self.backend,
+                                          **values)
+            service.create()
+        self.service_row = service
+
+    def _serve(self):
+        transport = rpcapi.get_transport()
+        if transport is None:
+            rpcapi.register_local_manager(self.server_name, self.manager)
+            return
+        messaging_opts.set_defaults(CONF,
+                                    executor_thread_pool_size=CONF.manager.executor_threads)
+        target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
+                                  version=rpcapi.RPC_API_VERSION)
+        self.rpc_server = messaging.get_rpc_server(
+            transport, target, [self.manager], executor='threading',
+            serializer=rpcapi.RequestContextSerializer(),
+            access_policy=dispatcher.ExplicitRPCAccessPolicy)
+        self.rpc_server.start()
+
+    def _spawn(self, name, loop, interval):
+        thread = threading.Thread(target=self._run_every, args=(loop, interval),
+                                  name='%s-%s' % (name, self.server_name), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run_every(self, function, interval):
+        while not self._stop.wait(interval):
+            try:
+                function()
+            except Exception:
+                # A periodic task that fails now may succeed next time (database back).
+                LOG.exception('Periodic task %s of %s failed', function.__name__,
+                              self.server_name)
+
+    # --- periodic work ---------------------------------------------------------------------
+
+    def _heartbeat_loop(self):
+        self.service_row.heartbeat()
+
+    @staticmethod
+    def _periodic_interval():
+        interval = CONF.manager.report_interval
+        if CONF.attachments.reservation_timeout:
+            interval = min(interval, CONF.attachments.reclaim_interval)
+        return interval
+
+    def _periodic_loop(self):
+        self.check_exports()
+        now = time.monotonic()
+        if now - self._last_reclaim >= CONF.attachments.reclaim_interval:
+            self._last_reclaim = now
+            self.manager.reclaim_reservations(self.context)
+
+    def check_exports(self):
+        """Re-create the exports when the backend lost them (tgtd restarted)."""
+        if self.manager.driver.exports_lost():
+            LOG.warning('Backend %s lost its exports; re-creating them', self.server_name)
+            self.manager.reconcile_exports(self.context)
+
+    # --- stop -----------------------------------------------------------------------------
+
+    def stop(self):
+        """Stop serving and the periodic tasks; the row stays, to go stale (down)."""
+        self._stop.set()
+        if self.rpc_server is not None:
+            self.rpc_server.stop()
+            self.rpc_server.wait()
+            self.rpc_server = None
+        else:
+            rpcapi.unregister_local_manager(self.server_name)
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+        LOG.info('Manager %s stopped', self.server_name)
+
+
+def start_all(backends=None):
+    """Start a manager for each of ``backends`` (default ``[DEFAULT] enabled_backends``).
+
+    If one fails to start, those already started are stopped and the error raised.
+    """
+    services = []
+    try:
+        for backend in backends or CONF.enabled_backends:
+            services.append(ManagerService(backend).start())
+    except Exception:
+        for service in services:
+            service.stop()
+        raise
+    return services
+
+
+def wait_for_signal(signals=(signal.SIGTERM, signal.SIGINT)):
+    """Block the main thread until one of ``signals`` arrives; returns its number."""
+    received = []
+    done = threading.Event()
+
+    def handler(signum, frame):
+        received.append(signum)
+        done.set()
+
+    previous = {signum: signal.signal(signum, handler) for signum in signals}
+    try:
+        while not done.wait(1):
+            pass
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+    return received[0]

@@ -1,0 +1,90 @@
+"""Helpers of the manager tests: volumes, attachments, a manager service to run them on."""
+
+import time
+
+from oslo_messaging.notify import _impl_test as test_notifier
+
+from attachd import context
+from attachd.manager import rpcapi
+from attachd.manager import service
+from attachd import notifications
+from attachd.objects import fields
+from attachd.objects import volume as volume_obj
+from attachd.objects import volume_attachment as attachment_obj
+from attachd.tests import base
+
+VolumeStatus = fields.VolumeStatus
+AttachStatus = fields.VolumeAttachStatus
+INSTANCE_A = '00000000-0000-0000-0000-00000000000a'
+INSTANCE_B = '00000000-0000-0000-0000-00000000000b'
+HOST = 'node1'
+
+
+def connector(host='compute1', initiator='iqn.2026-01.org.example:compute1'):
+    return {'host': host, 'initiator': initiator, 'ip': '127.0.0.1', 'platform': 'x86_64',
+            'os_type': 'linux', 'multipath': False}
+
+
+def wait_for(predicate, timeout=10, interval=0.02):
+    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %s s' % timeout)
+        time.sleep(interval)
+
+
+class ManagerTestMixin:
+    """A test database (from DbTestCase) plus the managers the test starts."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(host=HOST)
+        notifications.reset()
+        # Building a notifier registers oslo.messaging's notification options.
+        notifications.get_notifier()
+        self.flags(driver=['test'], group='oslo_messaging_notifications')
+        test_notifier.reset()
+        self.addCleanup(notifications.reset)
+        self.ctx = context.RequestContext(user_id='user', project_id='project')
+        self.admin = context.get_admin_context()
+        self.services = []
+
+    def start_manager(self, backend='fake', driver=None):
+        svc = service.ManagerService(backend, host=HOST, driver=driver).start()
+        self.services.append(svc)
+        self.addCleanup(self._stop, svc)
+        return svc
+
+    def _stop(self, svc):
+        if svc in self.services:
+            svc.stop()
+            self.services.remove(svc)
+
+    def volume(self, backend='fake', status=VolumeStatus.AVAILABLE, multiattach=False,
+               size=1):
+        vol = volume_obj.Volume(self.ctx, size=size, project_id='project', user_id='user',
+                                status=status, attach_status=AttachStatus.DETACHED,
+                                multiattach=multiattach, host='%s@%s' % (HOST, backend))
+        vol.create()
+        return vol
+
+    def reserve(self, volume, instance=INSTANCE_A):
+        return attachment_obj.VolumeAttachment.reserve(self.ctx, volume.id, instance)
+
+    def reload(self, volume):
+        return volume_obj.Volume.get_by_id(self.ctx, volume.id)
+
+    def attachment(self, attachment_id):
+        return attachment_obj.VolumeAttachment.get_by_id(self.ctx, attachment_id)
+
+    def notifications(self, event_type=None):
+        """The messages sent so far (dicts with event_type, payload, publisher_id)."""
+        return [message for _ctxt, message, _priority, _retry in test_notifier.NOTIFICATIONS
+                if event_type is None or message['event_type'] == event_type]
+
+    def api(self):
+        return rpcapi.ManagerAPI()

@@ -1,0 +1,260 @@
+"""The manager behind the in-process RPC path (the embedded mode), on SQLite."""
+
+import datetime
+
+from oslo_utils import timeutils
+
+from attachd.db import api as db_api
+from attachd.db import models
+from attachd.drivers import fake
+from attachd import exception
+from attachd.manager import rpcapi
+from attachd import notifications
+from attachd.objects import service as service_obj
+from attachd.tests import base
+from attachd.tests.functional.manager import base as mbase
+
+VolumeStatus = mbase.VolumeStatus
+AttachStatus = mbase.AttachStatus
+
+
+class FlakyDriver(fake.FakeDriver):
+    """The fake driver, with connect failing while ``fail`` is set."""
+
+    fail = False
+
+    def initialize_connection(self, volume, connector, attachment_id):
+        if self.fail:
+            raise RuntimeError('backend on fire')
+        return super().initialize_connection(volume, connector, attachment_id)
+
+
+class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.driver = FlakyDriver(self.conf, 'fake')
+        self.svc = self.start_manager('fake', driver=self.driver)
+
+    def test_service_row_registered_with_capabilities(self):
+        row = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY, 'fake')
+        self.assertTrue(row.is_up)
+        self.assertEqual('fake', row.capabilities['protocol'])
+        self.assertEqual(rpcapi.RPC_API_VERSION, row.rpc_version)
+
+    def test_restart_reuses_the_service_row(self):
+        first = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY,
+                                                'fake')
+        self._stop(self.svc)
+        self.start_manager('fake', driver=self.driver)
+        rows = service_obj.ServiceList.get_all(self.admin, rpcapi.BINARY, 'fake')
+        self.assertEqual([first.uuid], [r.uuid for r in rows])
+
+    def test_create_and_delete_volume(self):
+        volume = self.volume(status=VolumeStatus.CREATING)
+        self.api().create_volume(self.ctx, volume)
+        mbase.wait_for(lambda: self.reload(volume).status == VolumeStatus.AVAILABLE)
+        self.assertEqual('fake:%s' % volume.id, self.reload(volume).provider_location)
+        volume = self.reload(volume)
+        volume.begin_delete()
+        self.api().delete_volume(self.ctx, volume)
+
+        def gone():
+            try:
+                self.reload(volume)
+            except exception.VolumeNotFound:
+                return True
+        mbase.wait_for(gone)
+
+    def test_update_connects_and_notifies(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        info = self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual('fake', info['driver_volume_type'])
+        self.assertEqual(attachment.id, info['attachment_id'])
+        self.assertEqual('rw', info['access_mode'])
+        stored = self.attachment(attachment.id)
+        self.assertEqual(AttachStatus.ATTACHING, stored.attach_status)
+        self.assertEqual('compute1', stored.connector['host'])
+        self.assertEqual(VolumeStatus.ATTACHING, self.reload(volume).status)
+        self.assertEqual([volume.id], self.driver.list_exports())
+        for event in (notifications.VOLUME_ATTACH_START, notifications.ATTACHMENT_UPDATE):
+            sent = self.notifications(event)
+            self.assertEqual(1, len(sent), event)
+            self.assertEqual(volume.id, sent[0]['payload']['volume_id'])
+            self.assertEqual(attachment.id, sent[0]['payload']['attachment_id'])
+            self.assertEqual('volume.%s' % mbase.HOST, sent[0]['publisher_id'])
+
+    def test_delete_revokes_and_removes_the_export_of_the_last(self):
+        volume = self.volume(multiattach=True)
+        first = self.reserve(volume, mbase.INSTANCE_A)
+        second = self.reserve(volume, mbase.INSTANCE_B)
+        self.api().attachment_update(self.ctx, volume, first, mbase.connector())
+        self.api().attachment_update(self.ctx, volume, second, mbase.connector())
+        first = self.attachment(first.id)
+        # Same host: the connection is shared, the export stays.
+        self.assertTrue(self.api().attachment_delete(self.ctx, volume, first))
+        first.destroy()
+        self.assertEqual([volume.id], self.driver.list_exports())
+        second = self.attachment(second.id)
+        self.assertFalse(self.api().attachment_delete(self.ctx, volume, second))
+        second.destroy()
+        self.assertEqual([], self.driver.list_exports())
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(volume).status)
+        self.assertEqual(2, len(self.notifications(notifications.VOLUME_DETACH_START)))
+
+    def test_driver_failure_leaves_state_and_retry_succeeds(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        self.driver.fail = True
+        exc = self.assertRaises(exception.DriverError, self.api().attachment_update,
+                                self.ctx, volume, attachment, mbase.connector())
+        self.assertIn('Connecting of volume %s failed' % volume.id, str(exc))
+        self.assertNotIn('on fire', str(exc))
+        stored = self.attachment(attachment.id)
+        self.assertEqual(AttachStatus.RESERVED, stored.attach_status)
+        self.assertIsNone(stored.connector)
+        self.assertIsNone(stored.connection_info)
+        self.assertEqual(VolumeStatus.RESERVED, self.reload(volume).status)
+        self.assertEqual([], self.driver.list_exports())
+        self.assertEqual({}, {k: v for k, v in self.driver.connections.items() if v})
+
+        self.driver.fail = False
+        info = self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual(attachment.id, info['attachment_id'])
+        self.assertEqual(VolumeStatus.ATTACHING, self.reload(volume).status)
+
+    def test_failure_of_a_second_host_keeps_the_first_connected(self):
+        volume = self.volume(multiattach=True)
+        first = self.reserve(volume, mbase.INSTANCE_A)
+        second = self.reserve(volume, mbase.INSTANCE_B)
+        self.api().attachment_update(self.ctx, volume, first, mbase.connector())
+        self.driver.fail = True
+        other_host = mbase.connector('compute2', 'iqn.2026-01.org.example:compute2')
+        self.assertRaises(exception.DriverError, self.api().attachment_update,
+                          self.ctx, volume, second, other_host)
+        self.assertEqual([volume.id], self.driver.list_exports())
+        self.assertEqual({'iqn.2026-01.org.example:compute1'},
+                         self.driver.connections[volume.id])
+
+    def test_invalid_connector_is_a_400(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+
+        def reject(connector):
+            raise ValueError('no initiator')
+        self.driver.validate_connector = reject
+        exc = self.assertRaises(exception.InvalidConnector, self.api().attachment_update,
+                                self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual(400, exc.code)
+        self.assertEqual([], self.driver.list_exports())
+
+    def test_no_service_row_is_503_at_once(self):
+        volume = self.volume(backend='elsewhere')
+        attachment = self.reserve(volume)
+        with timeutils.StopWatch() as watch:
+            exc = self.assertRaises(exception.ManagerUnavailable,
+                                    self.api().attachment_update, self.ctx, volume,
+                                    attachment, mbase.connector())
+        self.assertEqual(503, exc.code)
+        self.assertLess(watch.elapsed(), 1)
+
+    def test_stale_heartbeat_is_503(self):
+        self.flags(service_down_time=5, group='manager')
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        row = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY, 'fake')
+        db_api.service_update(self.admin, row.id, {
+            'heartbeat_at': db_api.utcnow() - datetime.timedelta(seconds=60)})
+        self.assertRaises(exception.ManagerUnavailable, self.api().attachment_update,
+                          self.ctx, volume, attachment, mbase.connector())
+        # The heartbeat brings it back.
+        row.heartbeat()
+        self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+
+    def test_heartbeat_thread_updates_the_row(self):
+        self._stop(self.svc)
+        self.flags(report_interval=1, group='manager')
+        self.start_manager('fake', driver=self.driver)
+
+        def count():
+            return service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY,
+                                                   'fake').report_count
+        before = count()
+        mbase.wait_for(lambda: count() > before, timeout=5)
+
+    def test_version_cap(self):
+        self.flags(rpc_version_cap='1.0', group='manager')
+        api = self.api()
+        self.assertTrue(api.client.can_send_version('1.0'))
+        self.assertFalse(api.client.can_send_version('1.1'))
+
+    def _backdate(self, attachment_id, seconds):
+        old = db_api.utcnow() - datetime.timedelta(seconds=seconds)
+        with db_api.main_context_manager.writer.using(self.admin) as session:
+            session.execute(models.VolumeAttachment.__table__.update()
+                            .where(models.VolumeAttachment.id == attachment_id)
+                            .values(created_at=old, updated_at=old))
+
+    def test_reclaimer_deletes_abandoned_reservations_only(self):
+        self.flags(reservation_timeout=60, group='attachments')
+        abandoned_vol = self.volume()
+        abandoned = self.reserve(abandoned_vol)
+        connected_vol = self.volume()
+        connected = self.reserve(connected_vol)
+        self.api().attachment_update(self.ctx, connected_vol, connected, mbase.connector())
+        fresh_vol = self.volume()
+        fresh = self.reserve(fresh_vol)
+        other_backend_vol = self.volume(backend='other')
+        other = self.reserve(other_backend_vol)
+        for attachment in (abandoned, connected, other):
+            self._backdate(attachment.id, 120)
+
+        reclaimed = self.svc.manager.reclaim_reservations(self.admin)
+
+        self.assertEqual([abandoned.id], reclaimed)
+        self.assertRaises(exception.VolumeAttachmentNotFound, self.attachment, abandoned.id)
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(abandoned_vol).status)
+        for attachment in (connected, fresh, other):
+            self.attachment(attachment.id)
+        self.assertEqual(VolumeStatus.RESERVED, self.reload(fresh_vol).status)
+        deleted = self.notifications(notifications.ATTACHMENT_DELETE)
+        self.assertEqual([abandoned.id], [n['payload']['attachment_id'] for n in deleted])
+        end = self.notifications(notifications.VOLUME_DETACH_END)
+        self.assertEqual('available', end[0]['payload']['status'])
+
+    def test_reclaimer_off_by_default(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        self._backdate(attachment.id, 10 ** 6)
+        self.assertEqual([], self.svc.manager.reclaim_reservations(self.admin))
+
+    def test_reclaim_loses_to_a_concurrent_update(self):
+        self.flags(reservation_timeout=60, group='attachments')
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        self._backdate(attachment.id, 120)
+        older_than = db_api.utcnow() - datetime.timedelta(seconds=60)
+        # Connected between the reclaimer's query and its delete.
+        self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+        self.assertFalse(attachment.reclaim(older_than))
+        self.attachment(attachment.id)
+
+    def test_start_reconciles_exports(self):
+        attached = self.volume()
+        attachment = self.reserve(attached)
+        self.api().attachment_update(self.ctx, attached, attachment, mbase.connector())
+        orphan = self.volume()
+        orphan_attachment = self.reserve(orphan)
+        self.driver.create_export(orphan, mbase.connector())
+        self.assertEqual(sorted([attached.id, orphan.id]), self.driver.list_exports())
+        self._stop(self.svc)
+        # The backend lost everything (tgtd restarted) and kept an export nobody owns.
+        fresh = FlakyDriver(self.conf, 'fake')
+        fresh.create_export(orphan, mbase.connector())
+        self.start_manager('fake', driver=fresh)
+        self.assertEqual([attached.id], fresh.list_exports())
+        self.assertEqual({'iqn.2026-01.org.example:compute1'}, fresh.connections[attached.id])
+        # The reservation itself is untouched.
+        self.assertEqual(AttachStatus.RESERVED,
+                         self.attachment(orphan_attachment.id).attach_status)
