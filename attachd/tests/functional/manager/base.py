@@ -11,7 +11,6 @@ from attachd import notifications
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
-from attachd.tests import base
 
 VolumeStatus = fields.VolumeStatus
 AttachStatus = fields.VolumeAttachStatus
