@@ -408,8 +408,7 @@ def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
                 models.Volume.id == marker)).first()
             if marker_row is None:
                 raise exception.MarkerNotFound(marker=marker)
-        stmt = sqlalchemyutils.paginate_query(stmt, models.Volume, limit, sort_keys,
-                                              marker=marker_row, sort_dirs=sort_dirs)
+        stmt = _paginate(stmt, models.Volume, limit, sort_keys, marker_row, sort_dirs)
         if offset:
             stmt = stmt.offset(offset)
         return list(session.scalars(stmt))
@@ -688,9 +687,8 @@ def attachment_get_all(context, filters=None, marker=None, limit=None, offset=No
                 models.VolumeAttachment.id == marker)).first()
             if marker_row is None:
                 raise exception.MarkerNotFound(marker=marker)
-        stmt = sqlalchemyutils.paginate_query(stmt, models.VolumeAttachment, limit,
-                                              sort_keys, marker=marker_row,
-                                              sort_dirs=sort_dirs)
+        stmt = _paginate(stmt, models.VolumeAttachment, limit, sort_keys, marker_row,
+                         sort_dirs)
         if offset:
             stmt = stmt.offset(offset)
         return list(session.scalars(stmt))
@@ -983,6 +981,33 @@ def attachment_get_connected_by_backend(context, host):
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+# Columns that are never NULL, so that a row-value comparison on them orders like the sort.
+_KEYSET_COLUMNS = ('id', 'created_at')
+
+
+def _paginate(stmt, model, limit, sort_keys, marker_row, sort_dirs):
+    """Order, limit and start after ``marker_row``.
+
+    For the default order (``created_at, id``, one direction) the marker condition is the
+    row-value comparison ``(created_at, id) < (:created_at, :id)``: the database walks the
+    ``(created_at, id)`` index from the marker on, so a page deep in a long list costs the
+    same as the first one. oslo.db's ``paginate_query`` writes the same condition as ``a <
+    x OR (a = x AND b < y)``, which PostgreSQL can only apply as a filter over every row
+    before the marker; it stays in use for other sort orders.
+    """
+    if (marker_row is None or len(set(sort_dirs)) != 1 or
+            any(key not in _KEYSET_COLUMNS for key in sort_keys)):
+        return sqlalchemyutils.paginate_query(stmt, model, limit, sort_keys,
+                                              marker=marker_row, sort_dirs=sort_dirs)
+    columns = [getattr(model, key) for key in sort_keys]
+    row = sa.tuple_(*columns)
+    values = sa.tuple_(*[getattr(marker_row, key) for key in sort_keys])
+    if sort_dirs[0] == 'desc':
+        stmt = stmt.where(row < values).order_by(*[c.desc() for c in columns])
+    else:
+        stmt = stmt.where(row > values).order_by(*[c.asc() for c in columns])
+    return stmt.limit(limit) if limit is not None else stmt
 
 def _sort_with_tiebreakers(sort_keys, sort_dirs):
     """Cinder's default order, ``created_at desc, id desc``, appended as tie-breakers so
