@@ -77,6 +77,37 @@ class NotFound(AttachdException):
     safe = True
 
 
+class ResourceNotFound(NotFound):
+    """No such path, or a method newer than the request's microversion (Cinder's generic
+    404 body)."""
+
+    msg_fmt = _('The resource could not be found.')
+
+
+class MalformedRequest(Invalid):
+    """The request itself is wrong (body, URL, query); ``reason`` says how."""
+
+    msg_fmt = '%(reason)s'
+
+
+class MethodNotAllowed(AttachdException):
+    msg_fmt = _('The method %(method)s is not allowed here; allowed: %(allowed)s.')
+    code = 405
+    safe = True
+
+
+class UnsupportedMediaType(AttachdException):
+    msg_fmt = _('Unsupported Content-Type %(content_type)s: send application/json.')
+    code = 415
+    safe = True
+
+
+class NotImplementedYet(AttachdException):
+    msg_fmt = _('%(what)s is not supported by attachd.')
+    code = 501
+    safe = True
+
+
 class VolumeNotFound(NotFound):
     msg_fmt = _('Volume %(volume_id)s could not be found.')
 

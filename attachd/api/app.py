@@ -1,0 +1,118 @@
+"""Building the WSGI application from ``api-paste.ini``.
+
+:func:`make_app` is the public entry point (``attachd-api``, ``attachd-all`` and the WSGI
+module ``attachd.wsgi.api`` call it). The paste file's composite sections use
+:func:`root_app_factory` (``/``, ``/healthcheck``, ``/v3``) and :func:`pipeline_factory`
+(one pipeline per ``[api] auth_strategy``).
+"""
+
+import os
+
+from oslo_log import log as logging
+from paste import deploy
+import webob.dec
+
+from attachd.api import fault
+from attachd.api.handlers import versions
+from attachd.api import request as a_request
+from attachd.conf import CONF
+from attachd import exception
+from attachd.i18n import _
+from attachd import objects
+
+LOG = logging.getLogger(__name__)
+
+PASTE_APP_NAME = 'attachd'
+_SOURCE_ETC = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), 'etc', 'attachd')
+
+
+def find_paste_config(conf=CONF):
+    """The absolute path of ``[api] api_paste_config``.
+
+    A relative name is looked up next to the configuration files, then in the source tree's
+    or installation's ``etc/attachd``.
+    """
+    name = conf.api.api_paste_config
+    if os.path.isabs(name):
+        candidates = [name]
+    else:
+        candidates = []
+        found = conf.find_file(name)
+        if found:
+            candidates.append(found)
+        candidates.append(os.path.join(_SOURCE_ETC, name))
+        candidates.append(os.path.join('/etc/attachd', name))
+        for prefix in (os.environ.get('VIRTUAL_ENV'), '/usr/local', '/usr'):
+            if prefix:
+                candidates.append(os.path.join(prefix, 'etc', 'attachd', name))
+    for path in candidates:
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    raise exception.ConfigInvalid(reason=_('api_paste_config %s not found') % name)
+
+
+def make_app(conf=CONF):
+    """Return the WSGI application of the API, loaded from the paste file.
+
+    ``conf`` must already be parsed; the pipeline's auth is chosen by its
+    ``[api] auth_strategy``.
+    """
+    objects.register_all()
+    if conf.api.auth_strategy == 'noauth':
+        LOG.warning('attachd API runs with auth_strategy=noauth: any caller can act as any '
+                    'user and project, including admin. Use it for development only.')
+    path = find_paste_config(conf)
+    return deploy.loadapp('config:%s' % path, name=PASTE_APP_NAME,
+                          global_conf={'auth_strategy': conf.api.auth_strategy})
+
+
+def pipeline_factory(loader, global_conf, **local_conf):
+    """Paste composite: the pipeline named after ``[api] auth_strategy``."""
+    strategy = global_conf.get('auth_strategy') or CONF.api.auth_strategy
+    if strategy not in local_conf:
+        raise exception.ConfigInvalid(
+            reason=_('no pipeline for auth_strategy %s in the paste file') % strategy)
+    names = local_conf[strategy].split()
+    app = loader.get_app(names[-1])
+    for name in reversed(names[:-1]):
+        app = loader.get_filter(name)(app)
+    return app
+
+
+class PathPrefixMap:
+    """Sends a request to the application mounted at the longest matching path prefix,
+    moving the prefix from PATH_INFO to SCRIPT_NAME (a minimal paste ``urlmap``)."""
+
+    def __init__(self, applications):
+        self.applications = sorted(applications.items(), key=lambda item: -len(item[0]))
+
+    @webob.dec.wsgify(RequestClass=a_request.Request)
+    def __call__(self, req):
+        path = req.path_info or '/'
+        for prefix, app in self.applications:
+            if prefix == '/':
+                if path == '/':
+                    return app
+                continue
+            if path == prefix or path.startswith(prefix + '/'):
+                req.script_name += prefix
+                req.path_info = path[len(prefix):]
+                return app
+        return fault.fault_response(404, _('The resource could not be found.'))
+
+
+def root_app_factory(loader, global_conf, **local_conf):
+    """Paste composite mapping path prefixes to applications."""
+    return PathPrefixMap({prefix: loader.get_app(name)
+                          for prefix, name in local_conf.items()})
+
+
+def versions_app_factory(global_conf, **local_conf):
+    """``GET /``: the versions document (300 Multiple Choices)."""
+    @webob.dec.wsgify(RequestClass=a_request.Request)
+    def app(req):
+        if req.method not in ('GET', 'HEAD'):
+            return fault.fault_response(405, _('Only GET is allowed here.'), {'Allow': 'GET'})
+        return versions.show_all(req)
+    return app

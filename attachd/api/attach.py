@@ -1,0 +1,265 @@
+"""Attaching and detaching volumes: the one implementation behind the attachments API and
+the pre-3.27 volume actions.
+
+Both APIs call these functions, so a volume has one state machine: reserve (a
+compare-and-swap in the database) -> connect through the volume's manager (which makes the
+connection_info; the API never invents it) -> complete; and detach = revoke the host
+connection through the manager, then delete the attachment row, which recomputes the
+volume's status from the attachments left.
+"""
+
+import threading
+
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import excutils
+
+from attachd.conf import CONF
+from attachd import exception
+from attachd.i18n import _
+from attachd.manager import rpcapi
+from attachd.objects import fields
+from attachd.objects import volume_attachment as attachment_obj
+
+LOG = logging.getLogger(__name__)
+
+AttachStatus = fields.VolumeAttachStatus
+
+_manager_api = None
+_manager_api_lock = threading.Lock()
+
+
+def manager_api():
+    """The process's manager RPC client (created on first use, after configuration)."""
+    global _manager_api
+    with _manager_api_lock:
+        if _manager_api is None:
+            _manager_api = rpcapi.ManagerAPI()
+        return _manager_api
+
+
+def reset_manager_api():
+    """Forget the RPC client (tests switch between transports)."""
+    global _manager_api
+    with _manager_api_lock:
+        _manager_api = None
+
+
+def check_connector(connector):
+    """Reject connectors beyond ``[api] max_connector_keys`` / ``max_connector_bytes``: the
+    connector is stored and sent to the backend, so its size must be bounded."""
+    if len(connector) > CONF.api.max_connector_keys:
+        raise exception.InvalidConnector(
+            reason=_('it has %(n)d keys, more than the %(max)d allowed')
+            % {'n': len(connector), 'max': CONF.api.max_connector_keys})
+    size = len(jsonutils.dumps(connector))
+    if size > CONF.api.max_connector_bytes:
+        raise exception.InvalidConnector(
+            reason=_('it is %(n)d bytes long, more than the %(max)d allowed')
+            % {'n': size, 'max': CONF.api.max_connector_bytes})
+
+
+def _reserve_mode(volume, mode):
+    # The deprecated readonly admin flag forces read-only attachments, as in Cinder, but
+    # only when it is really set (Cinder also treats a stored 'False' as set).
+    readonly = (volume.admin_metadata.get('readonly') or '').lower() == 'true'
+    if readonly:
+        return fields.AttachMode.RO
+    return mode
+
+
+def reserve(context, volume, instance_uuid=None, mode=None):
+    """Reserve ``volume`` for ``instance_uuid`` (None for a host without a server, as
+    glance_store does); returns the new ``reserved`` attachment.
+
+    :raises InvalidVolume: the volume cannot be reserved now (Cinder's wording).
+    """
+    return attachment_obj.VolumeAttachment.reserve(context, volume.id, instance_uuid,
+                                                  _reserve_mode(volume, mode))
+
+
+def connect(context, volume, attachment, connector):
+    """Have the volume's manager connect ``attachment`` to the host of ``connector``.
+
+    :returns: the attachment as stored after the connection (``attaching``).
+    :raises AttachmentConflict: the volume is in error, or is not multiattach and another
+        instance is connected to it.
+    """
+    check_connector(connector)
+    attachment.check_connectable()
+    manager_api().attachment_update(context, volume, attachment, connector)
+    return attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
+                                                     project_only=False)
+
+
+def create(context, volume, instance_uuid=None, connector=None, mode=None):
+    """Reserve, and connect when a connector is given (Nova's live migration).
+
+    A failed connection deletes the reservation again: no orphan ``reserved`` row is left
+    and the volume's status is recomputed to what it was.
+    """
+    if connector:
+        check_connector(connector)
+    attachment = reserve(context, volume, instance_uuid, mode)
+    if not connector:
+        return attachment
+    try:
+        return connect(context, volume, attachment, connector)
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            LOG.warning('Connecting new attachment %s failed; deleting its reservation',
+                        attachment.id)
+            try:
+                attachment.destroy()
+            except exception.VolumeAttachmentNotFound:
+                pass
+
+
+def complete(context, attachment):
+    """The host is using the attachment: ``attached``, the volume ``in-use``."""
+    attachment.complete()
+
+
+def check_deletion_allowed(context, attachment):
+    """Cinder's rule against detaching a volume under a running server (OSSA-2023-003):
+    a connected attachment that belongs to an instance may only be removed by a service
+    (Nova's service token), unless ``[api] allow_owner_delete_connected_attachment``.
+
+    attachd has no Nova client to ask whether the server still uses the attachment, so it
+    is stricter than Cinder: any connected attachment of an instance needs a service.
+    """
+    if context.is_service or CONF.api.allow_owner_delete_connected_attachment:
+        return
+    if attachment.instance_uuid and attachment.connection_info:
+        raise exception.ConflictNovaUsingAttachment(instance_id=attachment.instance_uuid)
+
+
+def _siblings(context, attachment):
+    return attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
+                                                                 attachment.volume_id)
+
+
+def shared_connections(context, attachment):
+    """Ids of the other live attachments sharing ``attachment``'s host connection."""
+    return attachment.shared_connections(_siblings(context, attachment))
+
+
+def delete(context, volume, attachment):
+    """Revoke the host connection (if any) and delete the attachment.
+
+    :returns: ``(remaining, shared)``: the volume's attachments left, and the ids of those
+        that shared the deleted attachment's host connection (it stays up for them).
+    """
+    shared = shared_connections(context, attachment)
+    if attachment.connector:
+        manager_api().attachment_delete(context, volume, attachment)
+    remaining = attachment.destroy()
+    return remaining, shared
+
+
+def disconnect(context, volume, attachment):
+    """Revoke the host connection but keep the reservation (legacy terminate_connection)."""
+    if attachment.connector:
+        manager_api().attachment_delete(context, volume, attachment)
+    attachment.disconnected()
+
+
+# --- the pre-3.27 API: the same attachments, found by volume and connector ---------------------
+
+def _connection_key(connector):
+    return (connector or {}).get('initiator') or (connector or {}).get('host')
+
+
+def _live(context, volume):
+    return list(attachment_obj.VolumeAttachmentList.get_all_by_volume(context, volume.id))
+
+
+def find_for_connector(context, volume, connector):
+    """The volume's attachment connected with the same host connection as ``connector``."""
+    key = _connection_key(connector)
+    for attachment in _live(context, volume):
+        if key is not None and attachment.connection_key == key:
+            return attachment
+    return None
+
+
+def _unconnected_reservation(context, volume, instance_uuid=None):
+    for attachment in _live(context, volume):
+        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
+                and (instance_uuid is None or attachment.instance_uuid in (None,
+                                                                          instance_uuid))):
+            return attachment
+    return None
+
+
+def legacy_unreserve(context, volume):
+    """Drop the volume's reservations that were never connected nor given an instance."""
+    for attachment in _live(context, volume):
+        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
+                and not attachment.instance_uuid):
+            try:
+                attachment.destroy()
+            except exception.VolumeAttachmentNotFound:
+                pass
+
+
+def legacy_initialize_connection(context, volume, connector):
+    """Connect the volume for ``connector`` through an attachment: the one already connected
+    for this host, else the pending reservation (os-reserve), else a new reservation.
+
+    :returns: the connection_info in the legacy nested form ``{driver_volume_type, data}``.
+    """
+    check_connector(connector)
+    attachment = (find_for_connector(context, volume, connector)
+                  or _unconnected_reservation(context, volume))
+    created = attachment is None
+    if created:
+        attachment = reserve(context, volume)
+    try:
+        attachment = connect(context, volume, attachment, connector)
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            if created:
+                attachment.destroy()
+    return nested_connection_info(attachment.connection_info)
+
+
+def nested_connection_info(flat):
+    """The pre-3.27 form of a flat connection_info: ``driver_volume_type`` + ``data``."""
+    data = dict(flat or {})
+    driver_volume_type = data.pop('driver_volume_type', None)
+    return {'driver_volume_type': driver_volume_type, 'data': data}
+
+
+def legacy_attach(context, volume, instance_uuid=None, host_name=None, mountpoint=None):
+    """Mark the volume attached to a server or host (os-attach): records them on the
+    pending attachment (the connected one first) and completes it."""
+    candidates = [a for a in _live(context, volume)
+                  if a.attach_status in (AttachStatus.ATTACHING, AttachStatus.RESERVED)
+                  and (not a.instance_uuid or a.instance_uuid == instance_uuid)]
+    candidates.sort(key=lambda a: not a.connector)
+    attachment = candidates[0] if candidates else reserve(context, volume, instance_uuid)
+    attachment.record_host(instance_uuid, host_name, mountpoint)
+    attachment.complete()
+    return attachment
+
+
+def find_for_detach(context, volume, attachment_id=None):
+    """The attachment os-detach / os-force_detach names, which must be the volume's.
+
+    :raises InvalidVolume: no id given while the volume has several attachments, or the
+        id belongs to another volume.
+    """
+    live = _live(context, volume)
+    if attachment_id is None:
+        if len(live) == 1:
+            return live[0]
+        if not live:
+            raise exception.InvalidVolume(reason=_('volume %s is not attached') % volume.id)
+        raise exception.InvalidVolume(reason=_(
+            'Detach volume failed: more than one attachment, but no attachment_id provided.'))
+    for attachment in live:
+        if attachment.id == attachment_id:
+            return attachment
+    raise exception.InvalidVolume(reason=_('attachment %(a)s does not belong to volume '
+                                           '%(v)s') % {'a': attachment_id, 'v': volume.id})

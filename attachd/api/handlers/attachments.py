@@ -1,0 +1,145 @@
+"""The attachments resource (microversion 3.27 on; os-complete 3.44)."""
+
+from oslo_utils import uuidutils
+
+from attachd.api import attach
+from attachd.api import listing
+from attachd.api import microversion
+from attachd.api import request as a_request
+from attachd.api.schemas import attachments as schemas
+from attachd.api import validation
+from attachd.api.views import attachments as views
+from attachd.api.views import common as common_views
+from attachd.db import api as db_api
+from attachd import exception
+from attachd.i18n import _
+from attachd.objects import fields
+from attachd.objects import volume as volume_obj
+from attachd.objects import volume_attachment as attachment_obj
+from attachd.policies import attachments as policies
+from attachd import policy
+
+
+def _get(ctx, attachment_id):
+    """The caller's attachment (another project's is a 404, as a missing one)."""
+    if not uuidutils.is_uuid_like(attachment_id):
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+    return attachment_obj.VolumeAttachment.get_by_id(ctx, attachment_id)
+
+
+def _authorize(ctx, action, volume):
+    policy.authorize(ctx, action, {'project_id': volume.project_id})
+
+
+def _list(req, view):
+    ctx = req.context
+    marker, limit, offset = listing.pagination(req)
+    sort_keys, sort_dirs = listing.sorting(req, db_api.ATTACHMENT_SORT_KEYS)
+    filters = listing.filters(req, listing.RESOURCE_FILTERS['attachment'],
+                              db_api.ATTACHMENT_SORT_KEYS)
+    project_only, project_id = listing.scope(req)
+    found = attachment_obj.VolumeAttachmentList.get_all(
+        ctx, filters, marker, limit, offset, sort_keys, sort_dirs, project_only, project_id)
+    items = [view(a) for a in found]
+    body = {'attachments': items}
+    next_link = common_views.next_link(req, items, limit)
+    if next_link:
+        body['attachments_links'] = next_link
+    return a_request.json_response(body)
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+def index(req):
+    """``GET /attachments``: summaries."""
+    return _list(req, views.summary)
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+def detail(req):
+    """``GET /attachments/detail``."""
+    return _list(req, views.detail)
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+def show(req, attachment_id):
+    """``GET /attachments/{id}``, with the volume's ``format`` in connection_info and the
+    attachments sharing this one's host connection."""
+    ctx = req.context
+    attachment = _get(ctx, attachment_id)
+    volume_format = attachment.volume.admin_metadata.get('format')
+    shared = attach.shared_connections(ctx, attachment)
+    return a_request.json_response(
+        {'attachment': views.detail(attachment, volume_format, shared)})
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+@validation.schema(schemas.create, microversion.ATTACHMENTS, '3.53')
+@validation.schema(schemas.create_v354, microversion.ATTACHMENT_MODE)
+def create(req):
+    """``POST /attachments``: reserve the volume, and connect it when a connector is given.
+    Answers 200, as Cinder."""
+    ctx = req.context
+    body = req.json['attachment']
+    volume = volume_obj.Volume.get_by_id(ctx, body['volume_uuid'])
+    _authorize(ctx, policies.CREATE, volume)
+    if (volume.multiattach and volume.bootable
+            and volume.status == fields.VolumeStatus.IN_USE):
+        _authorize(ctx, policies.MULTIATTACH_BOOTABLE, volume)
+    attachment = attach.create(ctx, volume, body.get('instance_uuid'),
+                               body.get('connector'), body.get('mode'))
+    return a_request.json_response({'attachment': views.detail(attachment)})
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+@validation.schema(schemas.update)
+def update(req, attachment_id):
+    """``PUT /attachments/{id}``: connect the attachment to the connector's host."""
+    ctx = req.context
+    attachment = _get(ctx, attachment_id)
+    volume = attachment.volume
+    _authorize(ctx, policies.UPDATE, volume)
+    connector = req.json['attachment']['connector']
+    attachment = attach.connect(ctx, volume, attachment, connector)
+    return a_request.json_response({'attachment': views.detail(attachment)})
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+def delete(req, attachment_id):
+    """``DELETE /attachments/{id}``: the volume's remaining attachments, and the ids of
+    those that shared the deleted one's host connection."""
+    ctx = req.context
+    attachment = _get(ctx, attachment_id)
+    volume = attachment.volume
+    _authorize(ctx, policies.DELETE, volume)
+    attach.check_deletion_allowed(ctx, attachment)
+    remaining, shared = attach.delete(ctx, volume, attachment)
+    return a_request.json_response({
+        'attachments': [views.summary(a) for a in remaining],
+        'shared_connections_by_attachment': shared,
+    })
+
+
+@microversion.version_range(microversion.ATTACHMENT_COMPLETE)
+@validation.schema(schemas.complete)
+def _complete(req, attachment_id):
+    ctx = req.context
+    attachment = _get(ctx, attachment_id)
+    _authorize(ctx, policies.COMPLETE, attachment.volume)
+    attach.complete(ctx, attachment)
+    return a_request.json_response(None, status=204)
+
+
+_ACTIONS = {'os-complete': _complete}
+
+
+@microversion.version_range(microversion.ATTACHMENTS)
+def action(req, attachment_id):
+    """``POST /attachments/{id}/action``: the body's single key names the action."""
+    body = req.json
+    if not isinstance(body, dict) or len(body) != 1:
+        raise exception.MalformedRequest(reason=_(
+            'Malformed request body: an action body has exactly one key, the action.'))
+    name = next(iter(body))
+    if name not in _ACTIONS:
+        raise exception.MalformedRequest(reason=_('There is no such action: %s') % name)
+    return _ACTIONS[name](req, attachment_id)

@@ -1,0 +1,163 @@
+"""The volumes resource: what clients need around attachments."""
+
+from oslo_log import log as logging
+from oslo_utils import strutils
+from oslo_utils import uuidutils
+
+from attachd.api import attach
+from attachd.api import listing
+from attachd.api import microversion
+from attachd.api import request as a_request
+from attachd.api import scheduler
+from attachd.api.schemas import volumes as schemas
+from attachd.api import validation
+from attachd.api.views import common as common_views
+from attachd.api.views import volumes as views
+from attachd.conf import CONF
+from attachd.db import api as db_api
+from attachd import exception
+from attachd.i18n import _
+from attachd.objects import fields
+from attachd.objects import volume as volume_obj
+from attachd.objects import volume_type as type_obj
+from attachd.policies import volumes as policies
+from attachd import policy
+
+LOG = logging.getLogger(__name__)
+
+
+def get_volume(ctx, volume_id):
+    """The caller's volume (another project's is a 404, as a missing one)."""
+    if not uuidutils.is_uuid_like(volume_id):
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    return volume_obj.Volume.get_by_id(ctx, volume_id)
+
+
+def _list(req, view):
+    ctx = req.context
+    policy.authorize(ctx, policies.GET_ALL, {'project_id': ctx.project_id})
+    marker, limit, offset = listing.pagination(req)
+    sort_keys, sort_dirs = listing.sorting(req, db_api.VOLUME_SORT_KEYS)
+    filters = listing.filters(req, listing.RESOURCE_FILTERS['volume'],
+                              db_api.VOLUME_SORT_KEYS)
+    if 'bootable' in filters:
+        filters['bootable'] = strutils.bool_from_string(filters['bootable'])
+    project_only, project_id = listing.scope(req)
+    if project_id:
+        filters['project_id'] = project_id
+    found = volume_obj.VolumeList.get_all(ctx, filters, marker, limit, offset, sort_keys,
+                                          sort_dirs, project_only)
+    items = [view(req, v) for v in found]
+    body = {'volumes': items}
+    next_link = common_views.next_link(req, items, limit)
+    if next_link:
+        body['volumes_links'] = next_link
+    return a_request.json_response(body)
+
+
+@microversion.version_range(microversion.BASE)
+def index(req):
+    return _list(req, views.summary)
+
+
+@microversion.version_range(microversion.BASE)
+def detail(req):
+    return _list(req, views.detail)
+
+
+@microversion.version_range(microversion.BASE)
+def show(req, volume_id):
+    ctx = req.context
+    volume = get_volume(ctx, volume_id)
+    policy.authorize(ctx, policies.GET, {'project_id': volume.project_id})
+    return a_request.json_response({'volume': views.detail(req, volume)})
+
+
+def _volume_type(ctx, name_or_id):
+    if not name_or_id:
+        return None
+    try:
+        return type_obj.VolumeType.get_by_name_or_id(ctx, name_or_id)
+    except exception.VolumeTypeNotFound:
+        raise exception.InvalidInput(reason=_('Volume type %s not found.') % name_or_id)
+
+
+@microversion.version_range(microversion.BASE)
+@validation.schema(schemas.create)
+def create(req):
+    """``POST /volumes``: 202; the volume's manager creates the storage asynchronously
+    (``creating`` -> ``available``, or ``error``)."""
+    ctx = req.context
+    body = req.json['volume']
+    policy.authorize(ctx, policies.CREATE, {'project_id': ctx.project_id})
+    sources = [key for key in schemas.UNSUPPORTED_SOURCES if body.get(key)]
+    if sources:
+        raise exception.InvalidInput(reason=_('attachd creates blank volumes only; %s is '
+                                              'not supported.') % ', '.join(sources))
+    zone = body.get('availability_zone') or CONF.storage_availability_zone
+    if zone != CONF.storage_availability_zone:
+        raise exception.InvalidInput(reason=_("Availability zone '%s' is invalid.") % zone)
+    volume_type = _volume_type(ctx, body.get('volume_type'))
+    multiattach = strutils.bool_from_string(body.get('multiattach', False))
+    if volume_type is not None and volume_type.is_multiattach:
+        multiattach = True
+    if multiattach:
+        policy.authorize(ctx, policies.MULTIATTACH, {'project_id': ctx.project_id})
+    volume = volume_obj.Volume(
+        ctx, size=int(body['size']), project_id=ctx.project_id, user_id=ctx.user_id,
+        name=body.get('name', body.get('display_name')),
+        description=body.get('description', body.get('display_description')),
+        availability_zone=zone, status=fields.VolumeStatus.CREATING,
+        attach_status=fields.VolumeAttachStatus.DETACHED, multiattach=multiattach,
+        volume_type_id=volume_type.id if volume_type else None)
+    service = scheduler.find_manager(ctx, volume_type)
+    if service is None:
+        LOG.warning('No live manager for backend %s: volume created in error',
+                    scheduler.backend_name(volume_type))
+        volume.status = fields.VolumeStatus.ERROR
+    else:
+        for key, value in scheduler.placement(service).items():
+            setattr(volume, key, value)
+    volume.create(metadata=body.get('metadata') or {})
+    if service is not None:
+        try:
+            attach.manager_api().create_volume(ctx, volume)
+        except exception.ServiceUnavailable:
+            LOG.exception('Could not ask manager %s to create volume %s', volume.host,
+                          volume.id)
+            volume.conditional_update({'status': fields.VolumeStatus.ERROR},
+                                      {'status': fields.VolumeStatus.CREATING})
+    return a_request.json_response({'volume': views.detail(req, volume)}, status=202)
+
+
+@microversion.version_range(microversion.BASE)
+def delete(req, volume_id):
+    """``DELETE /volumes/{id}``: 400 while attached or reserved; else 202 and the manager
+    deletes the storage and the row."""
+    ctx = req.context
+    volume = get_volume(ctx, volume_id)
+    policy.authorize(ctx, policies.DELETE, {'project_id': volume.project_id})
+    previous_status = volume.status
+    volume.begin_delete()
+    if not volume.host:
+        volume.destroy()
+        return a_request.json_response(None, status=202)
+    try:
+        attach.manager_api().delete_volume(ctx, volume)
+    except exception.ServiceUnavailable:
+        volume.conditional_update({'status': previous_status},
+                                  {'status': fields.VolumeStatus.DELETING})
+        raise
+    return a_request.json_response(None, status=202)
+
+
+@microversion.version_range(microversion.BASE)
+def show_encryption(req, volume_id):
+    """``GET /volumes/{id}/encryption``: attachd volumes are not encrypted by a key
+    manager; the key id is shown as stored (null)."""
+    ctx = req.context
+    volume = get_volume(ctx, volume_id)
+    policy.authorize(ctx, policies.ENCRYPTION_METADATA, {'project_id': volume.project_id})
+    if not volume.encryption_key_id:
+        return a_request.json_response({'encryption_key_id': None})
+    raise exception.NotImplementedYet(what=_('Encrypted volumes'))

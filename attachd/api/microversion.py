@@ -1,0 +1,148 @@
+"""Microversions of the volume API: what each version adds, and the per-handler ranges.
+
+Clients ask for a version with ``OpenStack-API-Version: volume 3.NN``; no header means the
+minimum (3.0), ``latest`` the maximum. attachd accepts every Cinder version from 3.0 to 3.71
+so that clients negotiating Cinder's range work unchanged; the versions not listed in
+``HISTORY`` change nothing in the resources attachd serves.
+
+Handlers declare the range they serve with :func:`version_range`; code that behaves
+differently inside one handler asks :func:`is_supported` with one of the feature names
+below, never compares numbers itself.
+"""
+
+import functools
+import re
+
+import microversion_parse
+
+from attachd import exception
+from attachd.i18n import _
+
+SERVICE_TYPE = 'volume'
+HEADER = 'OpenStack-API-Version'
+ENVIRON_KEY = 'attachd.microversion'
+
+MIN_VERSION = '3.0'
+MAX_VERSION = '3.71'
+VERSIONS = ['3.%d' % minor for minor in range(0, 72)]
+
+# The features, by name, with the version that adds them.
+BASE = '3.0'                       # volumes, types, volume actions, the pre-3.27 attach API
+GROUP_ID = '3.13'                  # volume group_id
+PROVIDER_ID = '3.21'               # volume provider_id (admins)
+ATTACHMENTS = '3.27'               # the attachments resource
+FILTER_VALIDATION = '3.31'         # non-admin list with an unknown filter -> 400
+RESOURCE_FILTERS = '3.33'          # GET /resource_filters
+LIKE_FILTERS = '3.34'              # key~=value list filters (admins only in attachd)
+ATTACHMENT_COMPLETE = '3.44'       # the os-complete attachment action
+SHARED_TARGETS = '3.48'            # volume shared_targets and service_uuid
+MULTIATTACH_CAPABLE = '3.50'       # marker only: this service can multiattach
+ATTACHMENT_MODE = '3.54'           # mode (rw/ro) in attachment create
+CLUSTER_NAME = '3.61'              # volume cluster_name (admins)
+VOLUME_TYPE_ID = '3.63'            # volume volume_type_id
+ENCRYPTION_KEY_ID = '3.64'         # volume encryption_key_id
+CONSUMES_QUOTA = '3.65'            # volume consumes_quota
+PROJECT_ID_OPTIONAL = '3.67'       # documented URLs without project id (both always work)
+SHARED_TARGETS_TRISTATE = '3.69'   # shared_targets may be null ("always lock")
+
+# What each version changes in attachd; every other version of VERSIONS is accepted as-is.
+HISTORY = {
+    BASE: 'Volumes, volume types with extra specs, volume actions (os-reserve, '
+          'os-initialize_connection, os-attach, os-detach, os-terminate_connection, '
+          'os-begin_detaching, os-roll_detaching, admin actions).',
+    GROUP_ID: 'Volumes show group_id (always null: attachd has no groups).',
+    PROVIDER_ID: 'Volumes show provider_id to admins.',
+    ATTACHMENTS: 'The attachments resource: list, detail, show, create, update, delete.',
+    FILTER_VALIDATION: 'A non-admin list with a filter that is not allowed answers 400 '
+                       'instead of ignoring it.',
+    RESOURCE_FILTERS: 'GET /resource_filters lists the filters each resource accepts.',
+    LIKE_FILTERS: 'List filters of the form key~=value (admins).',
+    ATTACHMENT_COMPLETE: 'The os-complete attachment action.',
+    SHARED_TARGETS: 'Volumes show shared_targets and service_uuid.',
+    MULTIATTACH_CAPABLE: 'Announces multiattach support; no behaviour change.',
+    ATTACHMENT_MODE: 'Attachment create accepts mode (rw or ro).',
+    CLUSTER_NAME: 'Volumes show cluster_name to admins.',
+    VOLUME_TYPE_ID: 'Volumes show volume_type_id.',
+    ENCRYPTION_KEY_ID: 'Volumes show encryption_key_id.',
+    CONSUMES_QUOTA: 'Volumes show consumes_quota.',
+    PROJECT_ID_OPTIONAL: 'URLs without a project id are documented (both forms work at '
+                         'every version).',
+    SHARED_TARGETS_TRISTATE: 'shared_targets may be null; below this version null is '
+                             'shown as true.',
+    MAX_VERSION: 'The maximum, as Cinder 2023.2 onwards.',
+}
+
+_VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
+
+
+class MalformedVersion(ValueError):
+    """The header's volume version is not of the form X.Y."""
+
+
+class UnsupportedVersion(ValueError):
+    """The header's volume version is outside [MIN_VERSION, MAX_VERSION]."""
+
+
+def parse(version_string):
+    """``'3.27'`` -> ``Version(3, 27)``."""
+    return microversion_parse.parse_version_string(version_string)
+
+
+def from_headers(headers):
+    """The requested version (a ``microversion_parse.Version``).
+
+    :raises MalformedVersion: not X.Y (answer 400).
+    :raises UnsupportedVersion: outside the supported range (answer 406).
+    """
+    requested = microversion_parse.get_version(headers, service_type=SERVICE_TYPE)
+    if requested is None:
+        requested = MIN_VERSION
+    requested = requested.strip()
+    if requested == 'latest':
+        requested = MAX_VERSION
+    if not _VERSION_RE.match(requested):
+        raise MalformedVersion(
+            _('Invalid API version request string %s: it must be of the form X.Y.')
+            % requested)
+    version = parse(requested)
+    if not parse(MIN_VERSION) <= version <= parse(MAX_VERSION):
+        raise UnsupportedVersion(
+            _('Version %(v)s is not supported by the API. Minimum is %(min)s and maximum '
+              'is %(max)s.') % {'v': requested, 'min': MIN_VERSION, 'max': MAX_VERSION})
+    return version
+
+
+def of(req):
+    """The version of a request (the minimum when the middleware has not run)."""
+    return req.environ.get(ENVIRON_KEY) or parse(MIN_VERSION)
+
+
+def is_supported(req, feature_version):
+    """True when the request's version includes the feature (a constant of this module)."""
+    return of(req) >= parse(feature_version)
+
+
+def matches(req, min_version, max_version=None):
+    version = of(req)
+    if version < parse(min_version):
+        return False
+    return max_version is None or version <= parse(max_version)
+
+
+def version_range(min_version, max_version=None):
+    """Decorate a handler with the versions it serves; other versions get a plain 404,
+    as if the method did not exist (what Cinder answers)."""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapper(req, *args, **kwargs):
+            if not matches(req, min_version, max_version):
+                raise exception.ResourceNotFound()
+            return handler(req, *args, **kwargs)
+        wrapper.min_version = min_version
+        wrapper.max_version = max_version
+        return wrapper
+    return decorator
+
+
+def response_header_value(version):
+    return '%s %s' % (SERVICE_TYPE, version)

@@ -1,0 +1,69 @@
+"""The request object handlers receive, and the JSON response they return."""
+
+from oslo_serialization import jsonutils
+import webob
+
+from attachd import exception
+from attachd.i18n import _
+
+CONTEXT_KEY = 'attachd.context'
+BODY_KEY = 'attachd.body'
+
+# Content types a request body may have (Cinder also accepts its vendor type).
+JSON_TYPES = ('application/json', 'application/vnd.openstack.volume+json')
+
+
+class Request(webob.Request):
+    """A webob request with attachd's context and the parsed JSON body."""
+
+    @property
+    def context(self):
+        """The caller's :class:`attachd.context.RequestContext` (set by the auth pipeline)."""
+        return self.environ[CONTEXT_KEY]
+
+    @property
+    def json(self):
+        """The request body parsed as JSON (once).
+
+        :raises HTTPUnsupportedMediaType: the body is not JSON.
+        :raises HTTPBadRequest: the body is missing or malformed.
+        """
+        if BODY_KEY not in self.environ:
+            self.environ[BODY_KEY] = self._parse_body()
+        return self.environ[BODY_KEY]
+
+    def _parse_body(self):
+        content_type = (self.content_type or '').lower()
+        if content_type and content_type not in JSON_TYPES:
+            raise exception.UnsupportedMediaType(content_type=content_type)
+        if not self.body:
+            raise exception.MalformedRequest(
+                reason=_('Malformed request body: the body is empty.'))
+        try:
+            return jsonutils.loads(self.body)
+        except ValueError:
+            raise exception.MalformedRequest(reason=_('Malformed request body'))
+
+    def application_url_without_version(self):
+        """The base URL of the service: the application URL without a trailing /vN."""
+        url = self.application_url.rstrip('/')
+        head, _sep, tail = url.rpartition('/')
+        if tail in ('v3', 'v2', 'v1'):
+            return head
+        return url
+
+
+def json_response(body, status=200, headers=None):
+    """A JSON response; ``body`` None means an empty body (204 / 202 without content)."""
+    response = webob.Response(status=status)
+    if body is not None:
+        response.content_type = 'application/json'
+        response.charset = 'UTF-8'
+        response.text = jsonutils.dumps(body)
+    else:
+        response.content_type = None
+        response.body = b''
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+

@@ -1,0 +1,51 @@
+"""JSON-schema validation of request bodies, per microversion range."""
+
+import functools
+
+import jsonschema
+from oslo_utils import uuidutils
+
+from attachd import exception
+from attachd.api import microversion
+from attachd.i18n import _
+
+_FORMAT_CHECKER = jsonschema.FormatChecker()
+
+
+@_FORMAT_CHECKER.checks('uuid')
+def _is_uuid(value):
+    # oslo's is_uuid_like, as Cinder: case-insensitive, hyphens optional.
+    return not isinstance(value, str) or uuidutils.is_uuid_like(value)
+
+
+def _describe(error):
+    path = '/'.join(str(p) for p in error.path)
+    if error.validator == 'additionalProperties':
+        return _('Additional properties are not allowed: %s') % error.message
+    if error.validator == 'required':
+        return error.message
+    if path:
+        return (_('Invalid input for field/attribute %(path)s. Value: %(value)s. %(msg)s')
+                % {'path': path, 'value': error.instance, 'msg': error.message})
+    return error.message
+
+
+def validate(body_schema, body):
+    """Raise ValidationError (400) when ``body`` does not match ``body_schema``."""
+    validator = jsonschema.Draft4Validator(body_schema, format_checker=_FORMAT_CHECKER)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is not None:
+        raise exception.ValidationError(detail=_describe(error))
+
+
+def schema(body_schema, min_version=None, max_version=None):
+    """Validate the request body against ``body_schema`` when the request's version is in
+    [min_version, max_version]; stack one decorator per range."""
+    def decorator(handler):
+        @functools.wraps(handler)
+        def wrapper(req, *args, **kwargs):
+            if min_version is None or microversion.matches(req, min_version, max_version):
+                validate(body_schema, req.json)
+            return handler(req, *args, **kwargs)
+        return wrapper
+    return decorator

@@ -1,0 +1,1 @@
+"""Views: objects to Cinder's JSON shapes."""

@@ -1,0 +1,107 @@
+"""Fixtures of the API's functional tests: the real paste-loaded WSGI app, in process.
+
+``APIFixture`` gives a fresh database (or uses the test's), a live ``attachd-manager``
+service row for backend ``fake`` on host ``node``, that manager registered on the
+in-process RPC path with a ``FakeDriver``, and the WSGI app built by
+:func:`attachd.api.app.make_app`. ``GabbiFixture`` wraps it for gabbi YAML files.
+"""
+
+import fixtures
+from gabbi import fixture as gabbi_fixture
+from oslo_config import fixture as config_fixture
+from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import test_fixtures
+from oslo_policy import opts as policy_opts
+
+from attachd.api import app as api_app
+from attachd.api import attach
+from attachd.conf import CONF
+from attachd import context
+from attachd.db import api as db_api
+from attachd.db import models
+from attachd.drivers import fake
+from attachd.manager import manager as manager_mod
+from attachd.manager import rpcapi
+from attachd import objects
+from attachd.objects import service as service_obj
+from attachd import policy
+
+HOST = 'node'
+BACKEND = 'fake'
+SERVER = '%s@%s' % (HOST, BACKEND)
+
+
+class APIFixture(fixtures.Fixture):
+    """Everything the in-process API needs; ``self.app`` is the WSGI application.
+
+    :param own_database: make a fresh SQLite database; False when the test already set one
+        up (``attachd.tests.base.DbTestCase`` and its MySQL/PostgreSQL variants).
+    :param auth_strategy: ``noauth`` or ``keystone``.
+    """
+
+    def __init__(self, own_database=True, auth_strategy='noauth', with_manager=True):
+        super().__init__()
+        self.own_database = own_database
+        self.auth_strategy = auth_strategy
+        self.with_manager = with_manager
+
+    def _setUp(self):
+        self.useFixture(config_fixture.Config(CONF))
+        CONF([], project='attachd', default_config_files=[])
+        state_path = self.useFixture(fixtures.TempDir()).path
+        CONF.set_override('state_path', state_path)
+        CONF.set_override('auth_strategy', self.auth_strategy, group='api')
+        CONF.set_override('enabled_backends', [BACKEND])
+        # No policy file: the rules in code apply.
+        policy_opts.set_defaults(CONF, policy_file='attachd-test-policy.yaml')
+        objects.register_all()
+        if self.own_database:
+            self.useFixture(DatabaseFixture(state_path))
+        policy.reset()
+        self.addCleanup(policy.reset)
+        attach.reset_manager_api()
+        self.addCleanup(attach.reset_manager_api)
+        if self.with_manager:
+            self.driver = fake.FakeDriver(CONF, BACKEND)
+            self.manager = manager_mod.Manager(HOST, BACKEND, self.driver)
+            rpcapi.register_local_manager(SERVER, self.manager)
+            self.addCleanup(rpcapi.unregister_local_manager, SERVER)
+            self.service = service_obj.Service(
+                context.get_admin_context(), host=HOST, binary=rpcapi.BINARY,
+                backend=BACKEND, topic=rpcapi.TOPIC,
+                capabilities=self.driver.capabilities())
+            self.service.create()
+        self.app = api_app.make_app(CONF)
+
+
+class DatabaseFixture(fixtures.Fixture):
+    """A fresh SQLite file with attachd's schema, swapped in for the process's engine
+    facade (for gabbi, which has no TestCase to hang oslo.db's provisioning on)."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory = directory
+
+    def _setUp(self):
+        self.useFixture(fixtures.MockPatchObject(db_api, '_configured', True))
+        facade = enginefacade.transaction_context()
+        facade.configure(connection='sqlite:///%s/attachd-test.sqlite' % self.directory,
+                         sqlite_fk=True)
+        facade.append_on_engine_create(db_api.setup_engine)
+        engine = facade.writer.get_engine()
+        models.BASE.metadata.create_all(engine)
+        self.addCleanup(engine.dispose)
+        self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
+            db_api.main_context_manager, facade))
+
+
+class GabbiFixture(gabbi_fixture.GabbiFixture):
+    """A fresh API for each gabbi YAML file (gabbi runs a file's tests in order)."""
+
+    def start_fixture(self):
+        self._fixture = APIFixture()
+        self._fixture.setUp()
+        GabbiFixture.current = self._fixture
+
+    def stop_fixture(self):
+        self._fixture.cleanUp()
