@@ -1,0 +1,62 @@
+"""attachd-all: the embedded mode, everything in one process.
+
+The API under a threaded WSGI server on ``[api] bind_host:bind_port``, and the managers of
+``[DEFAULT] enabled_backends`` (the ``file`` driver by default) called in-process, without a
+broker, on an SQLite database under ``[DEFAULT] state_path`` whose schema it creates or
+upgrades at start. Stops cleanly on SIGTERM or SIGINT.
+"""
+
+import sys
+import threading
+
+from oslo_log import log as logging
+
+from attachd.cmd import common
+from attachd.common import wsgi_server
+from attachd.conf import CONF
+from attachd.db import api as db_api
+from attachd.db import migration
+from attachd.manager import service
+
+LOG = logging.getLogger(__name__)
+
+
+def _make_api_app():
+    # Imported here: the API package is the heavier half, and a manager-only failure
+    # should be reported before loading it.
+    from attachd.api import app
+    return app.make_app(CONF)
+
+
+def main(argv=None):
+    common.parse_args(argv, description='attachd all-in-one: API and manager, one process')
+    if CONF.transport_url:
+        LOG.warning('attachd-all calls its managers in-process; ignoring [DEFAULT] '
+                    'transport_url')
+        CONF.set_override('transport_url', None)
+    migration.upgrade()
+    services = service.start_all()
+    try:
+        server = wsgi_server.make_server(CONF.api.bind_host, CONF.api.bind_port,
+                                         _make_api_app(), CONF.api.threads)
+    except Exception:
+        for manager_service in services:
+            manager_service.stop()
+        raise
+    serving = threading.Thread(target=server.serve_forever, name='wsgi', daemon=True)
+    serving.start()
+    host, port = server.server_address[:2]
+    print('attachd-all: API on http://%s:%d/ ; database %s ; state in %s ; backends %s'
+          % (host, port, db_api.get_engine().url.render_as_string(hide_password=True),
+             CONF.state_path, ', '.join(CONF.enabled_backends)), flush=True)
+    signum = service.wait_for_signal()
+    LOG.info('Signal %d received; stopping', signum)
+    server.shutdown()
+    server.server_close()
+    for manager_service in services:
+        manager_service.stop()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

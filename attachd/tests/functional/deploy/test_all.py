@@ -1,0 +1,48 @@
+"""attachd-all, the embedded mode, as a user runs it: one process, no broker, SQLite."""
+
+import os
+import signal
+
+from attachd.tests.functional.deploy import base
+
+
+class AttachdAllTest(base.ProcessTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.port = base.free_port()
+        self.state = os.path.join(self.workdir, 'state')
+        config = self.write_config('[DEFAULT]\nstate_path = %s\n[api]\nbind_port = %d\n'
+                                   % (self.state, self.port))
+        self.process = self.spawn([base.console_script('attachd-all'), '--config-file',
+                                   config], 'attachd-all')
+        self.endpoint = 'http://127.0.0.1:%d' % self.port
+        self.started_in = base.wait_http(self.endpoint + '/', process=self.process)
+
+    def test_answers_within_two_seconds(self):
+        self.assertLess(self.started_in, 2.0)
+
+    def test_attach_and_detach_a_file_volume(self):
+        client = base.Client(self.endpoint)
+        volume = client.create_volume()
+        attachment = client.attach(volume['id'], {'host': 'compute1', 'platform': 'x86_64',
+                                                  'os_type': 'linux', 'multipath': False})
+        info = attachment['connection_info']
+        self.assertEqual('local', info['driver_volume_type'])
+        path = info['device_path']
+        self.assertTrue(path.startswith(os.path.join(self.state, 'volumes')), path)
+        self.assertEqual(1024 ** 3, os.path.getsize(path))
+        self.assertEqual('in-use', client.wait_volume(volume['id'], 'in-use')['status'])
+        client.detach(attachment['id'])
+        client.wait_volume(volume['id'], 'available')
+        self.assertTrue(os.path.exists(os.path.join(self.state, 'attachd.sqlite')))
+
+    def test_stops_cleanly_on_sigterm(self):
+        self.assertEqual(0, self.stop(self.process, signal.SIGTERM))
+        with open(os.path.join(self.workdir, 'attachd-all.log')) as log:
+            output = log.read()
+        self.assertIn('state in %s' % self.state, output)
+        self.assertIn('stopped', output)
+
+    def test_stops_cleanly_on_sigint(self):
+        self.assertEqual(0, self.stop(self.process, signal.SIGINT))
