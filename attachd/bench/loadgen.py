@@ -5,7 +5,9 @@ A cycle is what Nova does to attach a volume to a running server and detach it a
 1. ``POST /v3/{project}/attachments`` with ``volume_uuid`` and ``instance_uuid`` (reserve)
 2. ``PUT /v3/{project}/attachments/{id}`` with an os-brick connector (connect)
 3. ``POST /v3/{project}/attachments/{id}/action`` ``{"os-complete": null}`` (complete)
-4. ``DELETE /v3/{project}/attachments/{id}`` (detach), sent with a service token as Nova does
+4. ``DELETE /v3/{project}/attachments/{id}`` (detach)
+
+Every request carries the service role of Nova's service token, as Nova's do.
 
 Workers are threads with blocking keep-alive connections (:mod:`attachd.bench.httpclient`),
 spread over a few processes so that one GIL does not cap the generator. Every request's
@@ -56,7 +58,8 @@ class Target:
                    'Content-Type: application/json',
                    'Accept: application/json']
         if service_token:
-            headers.append('X-Service-Token: nova:service')
+            # What keystonemiddleware sets for Nova's service token; noauth takes it as is.
+            headers.append('X-Service-Roles: service')
         self.headers = ''.join(h + '\r\n' for h in headers)
         self.base = '/v3/%s/attachments' % project_id
 

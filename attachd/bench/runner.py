@@ -98,25 +98,22 @@ class Deployment:
         self._wait_managers()
 
     def _wait_managers(self, timeout=60):
-        engine = sa.create_engine(self.db_url)
+        """Wait until every manager logged that it serves: its RPC server consumes from
+        the broker then, and a cast to it is not lost."""
         deadline = time.monotonic() + timeout
-        try:
+        for process in self.processes:
+            if not process.name.startswith('manager'):
+                continue
             while True:
-                with engine.connect() as conn:
-                    count = conn.execute(sa.text(
-                        "SELECT count(*) FROM services WHERE \"binary\" = 'attachd-manager' "
-                        'AND NOT deleted')).scalar()
-                if count >= 1:
-                    return
-                for process in self.processes:
-                    if process.name.startswith('manager') and not process.alive():
-                        raise deploy.BenchError('%s exited:\n%s'
-                                                % (process.name, process.tail()))
+                with open(process.log_path, 'rb') as f:
+                    if b' serving (driver' in f.read():
+                        break
+                if not process.alive():
+                    raise deploy.BenchError('%s exited:\n%s' % (process.name, process.tail()))
                 if time.monotonic() > deadline:
-                    raise deploy.BenchError('no manager registered within %ds' % timeout)
+                    raise deploy.BenchError('%s did not serve within %ds:\n%s'
+                                            % (process.name, timeout, process.tail()))
                 time.sleep(0.1)
-        finally:
-            engine.dispose()
 
     def _start_embedded(self):
         config = self._config({'api': {'threads': self.args.threads}})
