@@ -1,0 +1,60 @@
+"""attachd-api: the API alone, talking to managers over the message broker.
+
+It serves the paste application with gunicorn's threaded workers, started from Python:
+``[api] workers`` pre-forked processes of ``[api] threads`` threads each. gunicorn rather than
+the standard library's wsgiref because the standalone API faces real clients: it speaks
+HTTP/1.1 with keep-alive, restarts a worker that dies, and each worker builds its own
+application (database engine, RPC transport) after the fork. ``attachd-all`` keeps the
+dependency-free wsgiref server of :mod:`attachd.common.wsgi_server` for the embedded mode.
+"""
+
+import sys
+
+from gunicorn.app import base as gunicorn_base
+from oslo_log import log as logging
+
+from attachd.api import app
+from attachd.cmd import common
+from attachd.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+
+class APIServer(gunicorn_base.BaseApplication):
+    """gunicorn, configured from attachd's options instead of its command line."""
+
+    def __init__(self, conf):
+        self.conf = conf
+        super().__init__()
+
+    def load_config(self):
+        settings = {
+            'bind': '%s:%d' % (self.conf.api.bind_host, self.conf.api.bind_port),
+            'workers': self.conf.api.workers,
+            'threads': self.conf.api.threads,
+            'worker_class': 'gthread',
+            'proc_name': 'attachd-api',
+            # The application is loaded in each worker, after the fork.
+            'preload_app': False,
+            'accesslog': None,
+            'timeout': max(60, 2 * self.conf.rpc_response_timeout_api),
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return app.make_app(self.conf)
+
+
+def main(argv=None):
+    common.parse_args(argv, description='attachd API server')
+    if not CONF.transport_url:
+        LOG.warning('[DEFAULT] transport_url is not set: attachd-api cannot reach any '
+                    'manager and will answer 503 for attach and detach calls. Set it, or '
+                    'run attachd-all for the embedded mode.')
+    APIServer(CONF).run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

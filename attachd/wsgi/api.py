@@ -1,0 +1,40 @@
+"""The API as a WSGI application for gunicorn, uWSGI or mod_wsgi.
+
+``gunicorn 'attachd.wsgi.api:application'`` -- the configuration file is
+``$ATTACHD_CONFIG_FILE`` (default ``/etc/attachd/attachd.conf``); extra files can be listed
+in ``$ATTACHD_CONFIG_FILES``, separated by commas. The application is built when this
+module is first imported, so each server worker process builds its own (database engine,
+RPC transport) after the fork.
+"""
+
+import os
+
+from oslo_log import log as logging
+
+from attachd.api import app
+from attachd.conf import CONF
+from attachd import objects
+from attachd import version
+
+DEFAULT_CONFIG_FILE = '/etc/attachd/attachd.conf'
+
+
+def _config_files():
+    files = [os.environ.get('ATTACHD_CONFIG_FILE', DEFAULT_CONFIG_FILE)]
+    extra = os.environ.get('ATTACHD_CONFIG_FILES')
+    if extra:
+        files.extend(f.strip() for f in extra.split(',') if f.strip())
+    return [f for f in files if os.path.exists(f)]
+
+
+def init_application():
+    """Parse the configuration, set up logging and return the paste-loaded application."""
+    logging.register_options(CONF)
+    CONF([], project='attachd', version=version.version_info.version_string(),
+         default_config_files=_config_files())
+    logging.setup(CONF, 'attachd')
+    objects.register_all()
+    return app.make_app(CONF)
+
+
+application = init_application()
