@@ -6,6 +6,7 @@ empty: without a URL the API calls the manager of its own process (the embedded 
 """
 
 from oslo_config import cfg
+from oslo_messaging import opts as messaging_opts
 from oslo_messaging import transport as messaging_transport
 
 CONTROL_EXCHANGE = 'attachd'
@@ -23,3 +24,11 @@ def register_opts(conf):
 
 def list_opts():
     return {'DEFAULT': messaging_transport._transport_opts}
+
+
+def set_executor_threads(conf, threads):
+    """Size the RPC servers' thread pool (oslo.messaging's executor_thread_pool_size)."""
+    for group, opts in messaging_opts.list_opts():
+        if group is None:
+            conf.register_opts([o for o in opts if o.name == 'executor_thread_pool_size'])
+    messaging_opts.set_defaults(conf, executor_thread_pool_size=threads)

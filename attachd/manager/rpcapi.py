@@ -144,6 +144,19 @@ class LocalClient:
         _executor().submit(run)
 
 
+def _without_remote_trace(exc):
+    """A manager's exception as callers may see it.
+
+    oslo.messaging re-raises an exception of an allowed module as a subclass named
+    ``<class>_Remote`` whose text carries the manager's traceback; the API would show it.
+    The same class with the manager's own message is raised instead.
+    """
+    klass = type(exc)
+    if not klass.__name__.endswith('_Remote'):
+        return exc
+    return klass.__bases__[0](exc.msg, **exc.kwargs)
+
+
 # --- the client --------------------------------------------------------------------------------
 
 class ManagerAPI:
@@ -187,6 +200,8 @@ class ManagerAPI:
         cctxt = self._prepare(context, volume)
         try:
             return cctxt.call(context, method, **kwargs)
+        except exception.AttachdException as exc:
+            raise _without_remote_trace(exc) from None
         except messaging.MessagingTimeout:
             raise exception.ManagerTimeout(backend=volume.host,
                                            timeout=CONF.rpc_response_timeout_api)

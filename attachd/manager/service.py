@@ -24,11 +24,11 @@ import time
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
-from oslo_messaging import opts as messaging_opts
 from stevedore import driver as stevedore_driver
 
 from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd import context as a_context
 from attachd import exception
 from attachd.manager import manager as manager_mod
@@ -124,8 +124,7 @@ class ManagerService:
         if transport is None:
             rpcapi.register_local_manager(self.server_name, self.manager)
             return
-        messaging_opts.set_defaults(CONF,
-                                    executor_thread_pool_size=CONF.manager.executor_threads)
+        messaging_conf.set_executor_threads(CONF, CONF.manager.executor_threads)
         target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
                                   version=rpcapi.RPC_API_VERSION)
         self.rpc_server = messaging.get_rpc_server(

@@ -39,9 +39,13 @@ def wait_for(predicate, timeout=10, interval=0.02):
 class ManagerTestMixin:
     """A test database (from DbTestCase) plus the managers the test starts."""
 
+    #: The node name of the managers the test starts.
+    host = HOST
+
     def setUp(self):
         super().setUp()
-        self.flags(host=HOST)
+        self.flags(host=self.host)
+        self.configure()
         notifications.reset()
         # Building a notifier registers oslo.messaging's notification options.
         notifications.get_notifier()
@@ -52,8 +56,11 @@ class ManagerTestMixin:
         self.admin = context.get_admin_context()
         self.services = []
 
+    def configure(self):
+        """Set options before anything starts (subclasses pick the transport here)."""
+
     def start_manager(self, backend='fake', driver=None):
-        svc = service.ManagerService(backend, host=HOST, driver=driver).start()
+        svc = service.ManagerService(backend, host=self.host, driver=driver).start()
         self.services.append(svc)
         self.addCleanup(self._stop, svc)
         return svc
@@ -67,7 +74,8 @@ class ManagerTestMixin:
                size=1):
         vol = volume_obj.Volume(self.ctx, size=size, project_id='project', user_id='user',
                                 status=status, attach_status=AttachStatus.DETACHED,
-                                multiattach=multiattach, host='%s@%s' % (HOST, backend))
+                                multiattach=multiattach,
+                                host='%s@%s' % (self.host, backend))
         vol.create()
         return vol
 

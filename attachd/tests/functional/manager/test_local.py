@@ -37,13 +37,13 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.svc = self.start_manager('fake', driver=self.driver)
 
     def test_service_row_registered_with_capabilities(self):
-        row = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY, 'fake')
+        row = service_obj.Service.get_by_args(self.admin, self.host, rpcapi.BINARY, 'fake')
         self.assertTrue(row.is_up)
         self.assertEqual('fake', row.capabilities['protocol'])
         self.assertEqual(rpcapi.RPC_API_VERSION, row.rpc_version)
 
     def test_restart_reuses_the_service_row(self):
-        first = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY,
+        first = service_obj.Service.get_by_args(self.admin, self.host, rpcapi.BINARY,
                                                 'fake')
         self._stop(self.svc)
         self.start_manager('fake', driver=self.driver)
@@ -83,7 +83,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
             self.assertEqual(1, len(sent), event)
             self.assertEqual(volume.id, sent[0]['payload']['volume_id'])
             self.assertEqual(attachment.id, sent[0]['payload']['attachment_id'])
-            self.assertEqual('volume.%s' % mbase.HOST, sent[0]['publisher_id'])
+            self.assertEqual('volume.%s' % self.host, sent[0]['publisher_id'])
 
     def test_delete_revokes_and_removes_the_export_of_the_last(self):
         volume = self.volume(multiattach=True)
@@ -163,7 +163,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.flags(service_down_time=5, group='manager')
         volume = self.volume()
         attachment = self.reserve(volume)
-        row = service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY, 'fake')
+        row = service_obj.Service.get_by_args(self.admin, self.host, rpcapi.BINARY, 'fake')
         db_api.service_update(self.admin, row.id, {
             'heartbeat_at': db_api.utcnow() - datetime.timedelta(seconds=60)})
         self.assertRaises(exception.ManagerUnavailable, self.api().attachment_update,
@@ -178,7 +178,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.start_manager('fake', driver=self.driver)
 
         def count():
-            return service_obj.Service.get_by_args(self.admin, mbase.HOST, rpcapi.BINARY,
+            return service_obj.Service.get_by_args(self.admin, self.host, rpcapi.BINARY,
                                                    'fake').report_count
         before = count()
         mbase.wait_for(lambda: count() > before, timeout=5)

@@ -1,0 +1,92 @@
+"""The manager over a real RabbitMQ (oslo.messaging's rabbit driver on 127.0.0.1:5672).
+
+Every behaviour of the in-process tests is run again over the broker, plus what only a
+broker shows: timeouts, and versions the server does not speak.
+"""
+
+import uuid
+
+import oslo_messaging as messaging
+from oslo_utils import timeutils
+
+from attachd import exception
+from attachd.manager import rpcapi
+from attachd.objects import service as service_obj
+from attachd.tests import base
+from attachd.tests.functional.manager import base as mbase
+from attachd.tests.functional.manager import test_local
+
+
+class RabbitMixin:
+
+    def configure(self):
+        base.need_rabbit(self)
+        # A node name of its own: parallel tests must not share server queues.
+        self.host = 'rpc-%s' % uuid.uuid4().hex[:12]
+        self.flags(host=self.host)
+        self.flags(transport_url=base.RABBIT_URL)
+        self.flags(rpc_response_timeout_api=10)
+
+
+class RabbitManagerTest(RabbitMixin, test_local.LocalManagerTest):
+    """The in-process suite, over RabbitMQ."""
+
+    def test_goes_over_the_broker(self):
+        self.assertIsInstance(self.api().client, messaging.RPCClient)
+        self.assertIsNotNone(self.svc.rpc_server)
+        self.assertEqual([], list(rpcapi._local_managers))
+
+    def test_errors_keep_their_class_across_the_broker(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        self.driver.fail = True
+        exc = self.assertRaises(exception.DriverError, self.api().attachment_update,
+                                self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual(500, exc.code)
+        self.assertIn('Connecting of volume %s failed' % volume.id, str(exc))
+
+    def test_unsupported_version_is_refused_by_the_server(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        client = messaging.get_rpc_client(
+            rpcapi.get_transport(), messaging.Target(topic=rpcapi.TOPIC, version='2.0'),
+            serializer=rpcapi.RequestContextSerializer())
+        cctxt = client.prepare(server=volume.host, timeout=10)
+        exc = self.assertRaises(messaging.RemoteError, cctxt.call, self.ctx,
+                                'attachment_update', volume=volume, attachment=attachment,
+                                connector=mbase.connector())
+        self.assertEqual('UnsupportedVersion', exc.exc_type)
+        self.assertEqual('reserved', self.attachment(attachment.id).attach_status)
+
+    def test_version_cap_stops_newer_calls_at_the_client(self):
+        self.flags(rpc_version_cap='1.0', group='manager')
+        volume = self.volume()
+        cctxt = self.api().client.prepare(server=volume.host, version='1.1')
+        self.assertRaises(messaging.RPCVersionCapError, cctxt.call, self.ctx,
+                          'attachment_update', volume=volume)
+
+    def test_maintenance_methods_are_not_exposed(self):
+        volume = self.volume()
+        cctxt = self.api().client.prepare(server=volume.host, timeout=10)
+        exc = self.assertRaises(messaging.RemoteError, cctxt.call, self.ctx,
+                                'reclaim_reservations')
+        self.assertEqual('NoSuchMethod', exc.exc_type)
+
+
+class RabbitTimeoutTest(RabbitMixin, mbase.ManagerTestMixin, base.DbTestCase):
+    """A manager whose row says it is alive but that does not answer."""
+
+    def test_silent_manager_is_504_within_the_timeout(self):
+        self.flags(rpc_response_timeout_api=2)
+        service_obj.Service(self.admin, host=self.host, binary=rpcapi.BINARY,
+                            backend='fake', topic=rpcapi.TOPIC).create()
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        with timeutils.StopWatch() as watch:
+            exc = self.assertRaises(exception.ManagerTimeout,
+                                    self.api().attachment_update, self.ctx, volume,
+                                    attachment, mbase.connector())
+        self.assertEqual(504, exc.code)
+        self.assertGreaterEqual(watch.elapsed(), 1.9)
+        self.assertLess(watch.elapsed(), 6)
+        self.assertEqual('reserved', self.attachment(attachment.id).attach_status)
