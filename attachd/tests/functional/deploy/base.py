@@ -118,7 +118,7 @@ def wait_http(url, timeout=30, process=None):
         time.sleep(0.02)
 
 
-class ProcessTestCase(base.TestCase):
+class ProcessMixin:
     """Starts attachd commands as child processes and stops them at cleanup."""
 
     def setUp(self):
@@ -153,6 +153,10 @@ class ProcessTestCase(base.TestCase):
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait(5)
+
+
+class ProcessTestCase(ProcessMixin, base.TestCase):
+    """A test of attachd's commands without a test database of its own."""
 
 
 def _log_detail(path):
