@@ -76,9 +76,12 @@ def scope(req):
     value), optionally one with ``project_id``; for others ``all_tenants`` is ignored, as
     in Cinder (python-cinderclient always sends it)."""
     ctx = req.context
-    if ctx.is_admin and 'all_tenants' in req.GET:
+    if not ctx.is_admin:
+        return True, None
+    if 'all_tenants' in req.GET:
         return False, req.GET.get('project_id')
-    return True, None
+    # The database layer lets admins see everything: scope them to their own project.
+    return False, ctx.project_id
 
 
 def filters(req, allowed, admin_allowed=()):
