@@ -6,12 +6,16 @@ in-process RPC path with a ``FakeDriver``, and the WSGI app built by
 :func:`attachd.api.app.make_app`. ``GabbiFixture`` wraps it for gabbi YAML files.
 """
 
+import time
+
 import fixtures
 from gabbi import fixture as gabbi_fixture
 from oslo_config import fixture as config_fixture
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import test_fixtures
 from oslo_policy import opts as policy_opts
+from oslo_serialization import jsonutils
+import webob
 
 from attachd.api import app as api_app
 from attachd.api import attach
@@ -105,3 +109,60 @@ class GabbiFixture(gabbi_fixture.GabbiFixture):
 
     def stop_fixture(self):
         self._fixture.cleanUp()
+
+
+class Client:
+    """Plain HTTP calls on a WSGI app (no network), as a caller of the API makes them.
+
+    :param token: the noauth token ``user:project``.
+    :param version: the volume microversion sent, or None for none.
+    :param service: send ``X-Service-Roles: service`` (what Nova's service token gives).
+    """
+
+    def __init__(self, app, token='alice:aaaaaaaa', version='3.44', service=False):
+        self.app = app
+        self.token = token
+        self.version = version
+        self.service = service
+
+    def request(self, method, path, body=None, headers=None):
+        req = webob.Request.blank(path, method=method)
+        req.headers['X-Auth-Token'] = self.token
+        if self.version:
+            req.headers['OpenStack-API-Version'] = 'volume %s' % self.version
+        if self.service:
+            req.headers['X-Service-Roles'] = 'service'
+        if body is not None:
+            req.content_type = 'application/json'
+            req.body = jsonutils.dump_as_bytes(body)
+        for key, value in (headers or {}).items():
+            req.headers[key] = value
+        return req.get_response(self.app)
+
+    def get(self, path, **kw):
+        return self.request('GET', path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request('POST', path, body, **kw)
+
+    def put(self, path, body, **kw):
+        return self.request('PUT', path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request('DELETE', path, **kw)
+
+    def create_volume(self, wait=True, **values):
+        """Create a volume and wait until it is available; returns its view."""
+        values.setdefault('size', 1)
+        response = self.post('/v3/volumes', {'volume': values})
+        assert response.status_int == 202, response.text
+        volume = response.json['volume']
+        deadline = time.monotonic() + 10
+        while wait and volume['status'] != 'available':
+            assert time.monotonic() < deadline, volume
+            time.sleep(0.02)
+            volume = self.get('/v3/volumes/%s' % volume['id']).json['volume']
+        return volume
+
+    def volume_status(self, volume_id):
+        return self.get('/v3/volumes/%s' % volume_id).json['volume']['status']

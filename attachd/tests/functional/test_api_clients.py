@@ -127,7 +127,7 @@ class CinderclientTest(ClientTestCase):
 
     def test_attachments_hidden_below_327(self):
         client = self.cinder('3.26')
-        self.assertRaises(Exception, client.attachments.list)
+        self.assertRaises(cinder_exc.VersionNotFoundForAPIMethod, client.attachments.list)
 
     def test_error_carries_request_id_and_message(self):
         client = self.cinder('3.44')
