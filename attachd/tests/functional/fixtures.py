@@ -41,10 +41,14 @@ class APIFixture(fixtures.Fixture):
     :param own_database: make a fresh SQLite database; False when the test already set one
         up (``attachd.tests.base.DbTestCase`` and its MySQL/PostgreSQL variants).
     :param auth_strategy: ``noauth`` or ``keystone``.
+    :param overrides: ``{(group, option): value}`` set before the app is loaded (options
+        of library middleware, which reads them once).
     """
 
-    def __init__(self, own_database=True, auth_strategy='noauth', with_manager=True):
+    def __init__(self, own_database=True, auth_strategy='noauth', with_manager=True,
+                 overrides=None):
         super().__init__()
+        self.overrides = overrides or {}
         self.own_database = own_database
         self.auth_strategy = auth_strategy
         self.with_manager = with_manager
@@ -75,6 +79,8 @@ class APIFixture(fixtures.Fixture):
                 backend=BACKEND, topic=rpcapi.TOPIC,
                 capabilities=self.driver.capabilities())
             self.service.create()
+        for (group, name), value in self.overrides.items():
+            CONF.set_override(name, value, group)
         self.app = api_app.make_app(CONF)
 
 
