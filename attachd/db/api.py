@@ -22,6 +22,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import pool as sa_pool
 
 from attachd.conf import CONF
 from attachd.db import models
@@ -67,6 +68,9 @@ def _facade_options(connection):
     options = dict(CONF.database.items())
     options['connection'] = connection
     options['sqlite_fk'] = True
+    # oslo.db's sleep(0) on every connection check-in lets eventlet switch green threads;
+    # attachd runs on real threads, where it only forces a GIL hand-over per transaction.
+    options['thread_checkin'] = False
     # Options of the [database] group that enginefacade does not take.
     for name in ('backend', 'use_tpool', 'slave_connection', 'db_inc_retry_interval',
                  'use_db_reconnect', 'db_max_retry_interval', 'db_max_retries',
@@ -116,8 +120,31 @@ def setup_engine(engine):
             conn.exec_driver_sql('BEGIN IMMEDIATE')
             conn.info['in_transaction'] = True
 
+    if engine.url.database and engine.url.database != ':memory:':
+        _keep_sqlite_connections(engine)
+
     # Connections opened before the listeners were added lack the settings.
     engine.dispose()
+
+
+def _keep_sqlite_connections(engine):
+    """Give a SQLite file engine a QueuePool instead of oslo.db's NullPool.
+
+    With NullPool every transaction opened the file, switched it to WAL and closed it
+    again: about a fifth of the embedded mode's time per request. pysqlite connections of
+    a file database may be used from any thread (SQLAlchemy turns ``check_same_thread``
+    off), so they are kept, as SQLAlchemy itself does for files. The listeners stay: the
+    new pool takes over the old one's event dispatch.
+    """
+    old = engine.pool
+    if not isinstance(old, sa_pool.NullPool):
+        return
+    engine.pool = sa_pool.QueuePool(
+        old._creator, pool_size=max(CONF.database.max_pool_size or 5, CONF.api.threads),
+        max_overflow=CONF.database.max_overflow or 10, recycle=old._recycle,
+        echo=old.echo, logging_name=old._orig_logging_name,
+        reset_on_return=old._reset_on_return, pre_ping=False, _dispatch=old.dispatch,
+        dialect=old._dialect)
 
 
 def get_engine():
@@ -847,13 +874,22 @@ def attachment_complete(context, attachment_id):
         _recompute_volume_status(session, volume_id)
 
 
+# attachment_destroy's default: delete whatever connection the attachment has.
+ANY_CONNECTOR = object()
+
+
 @_retry_on_deadlock
-def attachment_destroy(context, attachment_id):
+def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR):
     """Soft-delete an attachment (``detached``, detach time) and recompute the volume status.
 
+    :param expected_connector: delete only if the attachment's connector is still this one
+        (None: still unconnected). A caller that revoked the connection it saw must not
+        delete a row that an update connected meanwhile: that host's access would outlive
+        every attachment.
     :returns: the volume's remaining live attachments.
     :raises VolumeAttachmentNotFound: it was already deleted (a repeated delete changes
         nothing).
+    :raises AttachmentChanged: the connector is no longer ``expected_connector``.
     """
     with _writer(context) as session:
         volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
@@ -862,6 +898,13 @@ def attachment_destroy(context, attachment_id):
         if volume_id is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         _lock_volume(session, volume_id)
+        if expected_connector is not ANY_CONNECTOR:
+            # Under the volume's lock, which attachment_connected also takes.
+            stored = session.scalars(sa.select(models.VolumeAttachment.connector).where(
+                models.VolumeAttachment.id == attachment_id,
+                models.VolumeAttachment.deleted == sa.false())).first()
+            if (jsonutils.loads(stored) if stored else None) != expected_connector:
+                raise exception.AttachmentChanged(attachment_id=attachment_id)
         values = _soft_delete_values()
         values.update(attach_status=AttachStatus.DETACHED, detach_time=values['deleted_at'])
         if not conditional_update(context, models.VolumeAttachment, attachment_id,
