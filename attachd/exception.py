@@ -162,6 +162,12 @@ class AttachmentConflict(Conflict):
     msg_fmt = _('%(reason)s')
 
 
+class AttachmentChanged(Conflict):
+    """The attachment was connected or reconnected while it was being deleted."""
+
+    msg_fmt = _('Attachment %(attachment_id)s changed while it was being deleted; retry.')
+
+
 class ServiceUnavailable(AttachdException):
     msg_fmt = _('Service is unavailable at this time: %(reason)s')
     code = 503

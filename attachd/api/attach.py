@@ -144,17 +144,37 @@ def shared_connections(context, attachment):
     return attachment.shared_connections(_siblings(context, attachment))
 
 
+# How often a delete starts over when an update connects the attachment under it.
+DELETE_ATTEMPTS = 5
+
+
 def delete(context, volume, attachment):
     """Revoke the host connection (if any) and delete the attachment.
 
+    The row is deleted only if its connection is still the one revoked: an update that
+    connected it meanwhile (Nova retrying, or racing its own delete) makes the delete start
+    over with the new connection, so no host keeps access without an attachment.
+
     :returns: ``(remaining, shared)``: the volume's attachments left, and the ids of those
         that shared the deleted attachment's host connection (it stays up for them).
+    :raises AttachmentChanged: it kept changing for ``DELETE_ATTEMPTS`` attempts.
     """
-    shared = shared_connections(context, attachment)
-    if attachment.connector:
-        manager_api().attachment_delete(context, volume, attachment)
-    remaining = attachment.destroy()
-    return remaining, shared
+    for attempt in range(DELETE_ATTEMPTS):
+        if attempt:
+            attachment = attachment_obj.VolumeAttachment.get_by_id(
+                context, attachment.id, project_only=False)
+            check_deletion_allowed(context, attachment)
+        shared = shared_connections(context, attachment)
+        if attachment.connector:
+            manager_api().attachment_delete(context, volume, attachment)
+        try:
+            remaining = attachment.destroy(only_if_unchanged=True)
+        except exception.AttachmentChanged:
+            LOG.info('Attachment %s was connected while being deleted; revoking again',
+                     attachment.id)
+            continue
+        return remaining, shared
+    raise exception.AttachmentChanged(attachment_id=attachment.id)
 
 
 def disconnect(context, volume, attachment):

@@ -899,10 +899,11 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR)
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         _lock_volume(session, volume_id)
         if expected_connector is not ANY_CONNECTOR:
-            # Under the volume's lock, which attachment_connected also takes.
+            # Under the volume's lock, which attachment_connected also takes; a locking
+            # read, so MySQL's repeatable read does not answer from an older snapshot.
             stored = session.scalars(sa.select(models.VolumeAttachment.connector).where(
                 models.VolumeAttachment.id == attachment_id,
-                models.VolumeAttachment.deleted == sa.false())).first()
+                models.VolumeAttachment.deleted == sa.false()).with_for_update()).first()
             if (jsonutils.loads(stored) if stored else None) != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         values = _soft_delete_values()

@@ -94,12 +94,15 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         self.attach_status = fields.VolumeAttachStatus.ATTACHED
         self.obj_reset_changes(['attach_status'])
 
-    def destroy(self):
+    def destroy(self, only_if_unchanged=False):
         """Delete the attachment and recompute the volume status.
 
+        :param only_if_unchanged: delete only while the stored connector is still this
+            object's (AttachmentChanged otherwise), for callers that revoked that one.
         :returns: a VolumeAttachmentList of the volume's remaining attachments.
         """
-        rows = db_api.attachment_destroy(self._context, self.id)
+        expected = self.connector if only_if_unchanged else db_api.ANY_CONNECTOR
+        rows = db_api.attachment_destroy(self._context, self.id, expected)
         return base.obj_make_list(self._context, VolumeAttachmentList(self._context),
                                   VolumeAttachment, rows)
 
