@@ -13,6 +13,7 @@ API versions:
 """
 
 import threading
+import time
 
 import futurist
 from oslo_log import log as logging
@@ -30,6 +31,8 @@ TOPIC = 'attachd-manager'
 BINARY = 'attachd-manager'
 RPC_API_VERSION = '1.0'
 ALLOWED_EXMODS = ['attachd.exception']
+# How long a manager's service row, once read and found up, is trusted (ManagerAPI).
+ALIVE_CACHE_SECONDS = 1.0
 
 _transport = None
 _transport_lock = threading.Lock()
@@ -167,6 +170,7 @@ class ManagerAPI:
         serializer = RequestContextSerializer()
         transport = get_transport()
         version_cap = CONF.manager.rpc_version_cap
+        self._alive = {}
         if transport is None:
             self.client = LocalClient(serializer, version_cap=version_cap)
         else:
@@ -184,16 +188,30 @@ class ManagerAPI:
         return self.client.prepare(server=volume.host, version=version,
                                    timeout=CONF.rpc_response_timeout_api, retry=1)
 
-    @staticmethod
-    def _check_alive(context, volume):
+    def _check_alive(self, context, volume):
+        """Raise ManagerUnavailable unless the volume's manager heartbeats.
+
+        A service row found up is reused for ``ALIVE_CACHE_SECONDS``: reading it cost one
+        query per update and delete, for a heartbeat that changes every
+        ``[manager] report_interval`` seconds. Its age is still computed at each call, and a
+        row that looks down is always read again, so a cached row never hides a manager that
+        stopped for longer than ``service_down_time`` plus that second.
+        """
+        now = time.monotonic()
+        cached = self._alive.get(volume.host)
+        if cached is not None and now - cached[0] < ALIVE_CACHE_SECONDS and cached[1].is_up:
+            return
         host, _sep, backend = volume.host.partition('@')
         try:
             service = service_obj.Service.get_by_args(context.elevated(), host, BINARY,
                                                       backend)
         except exception.ServiceNotFound:
+            self._alive.pop(volume.host, None)
             raise exception.ManagerUnavailable(backend=volume.host)
         if not service.is_up:
+            self._alive.pop(volume.host, None)
             raise exception.ManagerUnavailable(backend=volume.host)
+        self._alive[volume.host] = (now, service)
 
     def _call(self, context, method, **kwargs):
         volume = kwargs['volume']
