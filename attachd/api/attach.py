@@ -83,10 +83,10 @@ def connect(context, volume, attachment, connector):
 
     :returns: the attachment as stored after the connection (``attaching``).
     :raises AttachmentConflict: the volume is in error, or is not multiattach and another
-        instance is connected to it.
+        instance is connected to it (checked by the manager before it touches the backend,
+        and again under the volume's row lock when it records the connection).
     """
     check_connector(connector)
-    attachment.check_connectable()
     manager_api().attachment_update(context, volume, attachment, connector)
     return attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
                                                      project_only=False)

@@ -1,0 +1,64 @@
+"""The policy rules in code: Cinder's names, and who they let through."""
+
+from attachd import context
+from attachd import exception
+from attachd import policies
+from attachd.policies import attachments
+from attachd.policies import types
+from attachd.policies import volume_actions
+from attachd import policy
+from attachd.tests import base
+
+
+class PolicyTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        policy.reset()
+        self.addCleanup(policy.reset)
+
+    @staticmethod
+    def ctx(roles, project='aaaa'):
+        return context.RequestContext(user_id='u', project_id=project, roles=roles)
+
+    def test_cinder_rule_names_are_registered(self):
+        names = {rule.name for rule in policies.list_rules()}
+        for name in ('volume:attachment_create', 'volume:attachment_update',
+                     'volume:attachment_delete', 'volume:attachment_complete',
+                     'volume:multiattach_bootable_volume', 'volume:multiattach',
+                     'volume_extension:volume_actions:begin_detaching',
+                     'volume_extension:volume_actions:roll_detaching',
+                     'volume_extension:volume_admin_actions:reset_status',
+                     'volume_extension:volume_admin_actions:force_detach',
+                     'volume_extension:types_manage'):
+            self.assertIn(name, names)
+        self.assertEqual(len(names), len(policies.list_rules()))
+
+    def test_member_of_the_project(self):
+        policy.authorize(self.ctx(['member']), attachments.CREATE, {'project_id': 'aaaa'})
+
+    def test_member_of_another_project(self):
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          self.ctx(['member']), attachments.UPDATE, {'project_id': 'bbbb'})
+
+    def test_reader_may_not_write(self):
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          self.ctx(['reader']), attachments.DELETE, {'project_id': 'aaaa'})
+
+    def test_admin_everywhere(self):
+        policy.authorize(self.ctx(['admin']), attachments.COMPLETE, {'project_id': 'bbbb'})
+        policy.authorize(self.ctx(['admin']), types.MANAGE, {'project_id': 'aaaa'})
+
+    def test_admin_actions_need_admin(self):
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          self.ctx(['member']), volume_actions.FORCE_DETACH,
+                          {'project_id': 'aaaa'})
+
+    def test_policy_file_overrides_a_default(self):
+        path = self.state_path + '/policy.yaml'
+        with open(path, 'w') as f:
+            f.write('"volume:attachment_create": "role:admin"\n')
+        self.flags(group='oslo_policy', policy_file=path)
+        policy.reset()
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          self.ctx(['member']), attachments.CREATE, {'project_id': 'aaaa'})
