@@ -13,6 +13,7 @@ from attachd.api.handlers import types
 from attachd.api.handlers import versions
 from attachd.api.handlers import volume_actions
 from attachd.api.handlers import volumes
+from attachd.api import openapi
 from attachd.api import request as a_request
 from attachd.conf import CONF
 from attachd.i18n import _
@@ -39,6 +40,7 @@ ROUTE_DECLARATIONS = [
                                             'PUT': types.update_extra_spec,
                                             'DELETE': types.delete_extra_spec}),
     ('/resource_filters', {'GET': resource_filters.index}),
+    ('/openapi.json', {'GET': openapi.show}),
 ]
 
 

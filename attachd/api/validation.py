@@ -47,5 +47,9 @@ def schema(body_schema, min_version=None, max_version=None):
             if min_version is None or microversion.matches(req, min_version, max_version):
                 validate(body_schema, req.json)
             return handler(req, *args, **kwargs)
+        # For the OpenAPI document (attachd.api.openapi): every range's schema, outermost
+        # decorator first.
+        wrapper.body_schemas = ([(min_version, max_version, body_schema)] +
+                                list(getattr(handler, 'body_schemas', [])))
         return wrapper
     return decorator
