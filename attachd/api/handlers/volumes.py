@@ -94,6 +94,14 @@ def create(req):
     if sources:
         raise exception.InvalidInput(reason=_('attachd creates blank volumes only; %s is '
                                               'not supported.') % ', '.join(sources))
+    size = int(body['size'])
+    # The schema bounds integers only; a size sent as a string ("0", or beyond the
+    # column's range) is checked here.
+    if not schemas.size['minimum'] <= size <= schemas.size['maximum']:
+        raise exception.InvalidInput(reason=_('size must be an integer between %(min)d '
+                                              'and %(max)d')
+                                     % {'min': schemas.size['minimum'],
+                                        'max': schemas.size['maximum']})
     zone = body.get('availability_zone') or CONF.storage_availability_zone
     if zone != CONF.storage_availability_zone:
         raise exception.InvalidInput(reason=_("Availability zone '%s' is invalid.") % zone)
@@ -104,7 +112,7 @@ def create(req):
     if multiattach:
         policy.authorize(ctx, policies.MULTIATTACH, {'project_id': ctx.project_id})
     volume = volume_obj.Volume(
-        ctx, size=int(body['size']), project_id=ctx.project_id, user_id=ctx.user_id,
+        ctx, size=size, project_id=ctx.project_id, user_id=ctx.user_id,
         name=body.get('name', body.get('display_name')),
         description=body.get('description', body.get('display_description')),
         availability_zone=zone, status=fields.VolumeStatus.CREATING,
