@@ -35,5 +35,4 @@ def _driver_opts():
 def set_lib_defaults():
     """Defaults attachd gives library options, shown in the sample configuration."""
     from oslo_config import cfg
-    from oslo_db import options as db_options
-    cfg.set_defaults(db_options.database_opts, connection=database.DEFAULT_CONNECTION)
+    database.register_opts(cfg.CONF)
