@@ -18,6 +18,7 @@ from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
 from attachd.manager import rpcapi
+from attachd import notifications
 from attachd.objects import fields
 from attachd.objects import volume_attachment as attachment_obj
 
@@ -39,10 +40,30 @@ def manager_api():
 
 
 def reset_manager_api():
-    """Forget the RPC client (tests switch between transports)."""
-    global _manager_api
+    """Forget the RPC client and notifier (tests switch between transports)."""
+    global _manager_api, _notifier
     with _manager_api_lock:
         _manager_api = None
+        _notifier = None
+
+
+_notifier = None
+
+
+def _notify(context, event_type, volume, attachment=None):
+    """Send one of the notifications the API owns (see attachd.notifications).
+
+    :param volume: the volume, or a function returning it: loaded only when notifications
+        are on, so the hot path pays no query for them.
+    """
+    global _notifier
+    if _notifier is None:
+        _notifier = notifications.get_notifier()
+    if not _notifier.is_enabled():
+        return
+    if callable(volume):
+        volume = volume()
+    notifications.notify(_notifier, context, event_type, volume, attachment)
 
 
 def check_connector(connector):
@@ -101,23 +122,30 @@ def create(context, volume, instance_uuid=None, connector=None, mode=None):
     if connector:
         check_connector(connector)
     attachment = reserve(context, volume, instance_uuid, mode)
-    if not connector:
-        return attachment
-    try:
-        return connect(context, volume, attachment, connector)
-    except Exception:
-        with excutils.save_and_reraise_exception():
-            LOG.warning('Connecting new attachment %s failed; deleting its reservation',
-                        attachment.id)
-            try:
-                attachment.destroy()
-            except exception.VolumeAttachmentNotFound:
-                pass
+    if connector:
+        try:
+            attachment = connect(context, volume, attachment, connector)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.warning('Connecting new attachment %s failed; deleting its reservation',
+                            attachment.id)
+                try:
+                    attachment.destroy()
+                except exception.VolumeAttachmentNotFound:
+                    pass
+    _notify(context, notifications.ATTACHMENT_CREATE, volume, attachment)
+    return attachment
 
 
 def complete(context, attachment):
-    """The host is using the attachment: ``attached``, the volume ``in-use``."""
+    """The host is using the attachment: ``attached``, the volume ``in-use``.
+
+    ``volume.attach.end`` goes out here, once the host confirmed (Cinder bug 1808941).
+    """
     attachment.complete()
+    _notify(context, notifications.ATTACHMENT_COMPLETE,
+            lambda: _refreshed(attachment.volume), attachment)
+    _notify(context, notifications.VOLUME_ATTACH_END, lambda: attachment.volume, attachment)
 
 
 def check_deletion_allowed(context, attachment):
@@ -167,14 +195,26 @@ def delete(context, volume, attachment):
         shared = shared_connections(context, attachment)
         if attachment.connector:
             manager_api().attachment_delete(context, volume, attachment)
+        else:
+            # Nothing for the manager to do, so it sends no detach.start either.
+            _notify(context, notifications.VOLUME_DETACH_START, volume, attachment)
         try:
             remaining = attachment.destroy(only_if_unchanged=True)
         except exception.AttachmentChanged:
             LOG.info('Attachment %s was connected while being deleted; revoking again',
                      attachment.id)
             continue
+        _notify(context, notifications.ATTACHMENT_DELETE, volume, attachment)
+        # detach.end reports the status recomputed from the attachments left.
+        _notify(context, notifications.VOLUME_DETACH_END,
+                lambda: _refreshed(volume), attachment)
         return remaining, shared
     raise exception.AttachmentChanged(attachment_id=attachment.id)
+
+
+def _refreshed(volume):
+    volume.refresh()
+    return volume
 
 
 def disconnect(context, volume, attachment):
