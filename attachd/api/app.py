@@ -89,7 +89,12 @@ class PathPrefixMap:
 
     @webob.dec.wsgify(RequestClass=a_request.Request)
     def __call__(self, req):
-        path = req.path_info or '/'
+        try:
+            path = req.path_info or '/'
+        except UnicodeDecodeError:
+            # The first place the path is decoded: a URL that is not UTF-8 must be a
+            # fault here, not an exception out of the application.
+            return fault.fault_response(400, _('Malformed request url'))
         for prefix, app in self.applications:
             if prefix == '/':
                 if path == '/':

@@ -40,9 +40,19 @@ class Request(webob.Request):
             raise exception.MalformedRequest(
                 reason=_('Malformed request body: the body is empty.'))
         try:
-            return jsonutils.loads(self.body)
+            body = jsonutils.loads(self.body)
         except ValueError:
             raise exception.MalformedRequest(reason=_('Malformed request body'))
+        except RecursionError:
+            # Nesting deeper than the interpreter's recursion limit (a few hundred
+            # bytes of "[[[[..." fit in any body size limit).
+            raise exception.MalformedRequest(reason=_('Malformed request body: nested '
+                                                      'too deeply'))
+        if _has_nul(body):
+            # PostgreSQL cannot store NUL in text, and no name or connector needs it.
+            raise exception.MalformedRequest(reason=_('Malformed request body: NUL '
+                                                      'character in a string'))
+        return body
 
     def application_url_without_version(self):
         """The base URL of the service: the application URL without a trailing /vN."""
@@ -51,6 +61,23 @@ class Request(webob.Request):
         if tail in ('v3', 'v2', 'v1'):
             return head
         return url
+
+
+def _has_nul(value):
+    """True when a string anywhere in the JSON ``value`` (keys included) holds NUL.
+    Iterative: the value may be nested as deep as the parser allowed."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if '\x00' in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def json_response(body, status=200, headers=None):

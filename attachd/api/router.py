@@ -72,7 +72,15 @@ class Router:
         return self.dispatch(req)(environ, start_response)
 
     def dispatch(self, req):
-        match = self.mapper.match(req.path_info or '/')
+        try:
+            path = req.path_info or '/'
+            query = list(req.GET.items())
+        except UnicodeDecodeError:
+            raise exception.MalformedRequest(reason=_('Malformed request url'))
+        if '\x00' in path or any('\x00' in key + value for key, value in query):
+            # PostgreSQL cannot compare text with NUL: refuse it before any query.
+            raise exception.MalformedRequest(reason=_('Malformed request url'))
+        match = self.mapper.match(path)
         if match is None:
             raise exception.ResourceNotFound()
         methods = self.methods[match.pop('route')]

@@ -88,7 +88,21 @@ def setup_engine(engine):
     SQLite: transactions start with ``BEGIN IMMEDIATE`` so that a transaction that reads
     before it writes cannot fail on a stale snapshot; writers queue on the busy timeout
     instead.
+
+    MySQL: connections speak utf8mb4. oslo.db opens them with ``charset=utf8`` (three
+    bytes at most) unless the URL names one, and the server then refuses any string with a
+    four-byte character (an emoji in a volume name, a connector value) with a 500; the
+    tables are utf8mb4 already.
     """
+    if engine.dialect.name == 'mysql' and not getattr(engine, '_attachd_setup', False):
+        engine._attachd_setup = True
+
+        @event.listens_for(engine, 'connect')
+        def _mysql_connect(dbapi_connection, connection_record):
+            dbapi_connection.set_character_set('utf8mb4')
+
+        engine.dispose()
+        return
     if engine.dialect.name != 'sqlite' or getattr(engine, '_attachd_setup', False):
         return
     engine._attachd_setup = True
