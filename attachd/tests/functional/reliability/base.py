@@ -168,11 +168,14 @@ class ApiTestCase(base.DbTestCase):
     :mod:`attachd.tests.base` picks MySQL or PostgreSQL), with a fake-driver manager."""
 
     auth_strategy = 'noauth'
+    #: ``{(group, option): value}`` set before the app is loaded.
+    overrides = {}
 
     def setUp(self):
         super().setUp()
         self.api = self.useFixture(api_fixtures.APIFixture(
-            own_database=False, auth_strategy=self.auth_strategy))
+            own_database=False, auth_strategy=self.auth_strategy,
+            overrides=self.overrides))
         self.app = self.api.app
         self.admin_ctx = context.get_admin_context()
         self.client = Client(self.app)

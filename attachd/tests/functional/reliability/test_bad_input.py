@@ -6,7 +6,10 @@ connectors, and SQL/shell metacharacters in every string that reaches the databa
 and one oversized body; these go further.)
 """
 
+from urllib import parse
+
 from oslo_serialization import jsonutils
+import webob
 
 from attachd.tests import base
 from attachd.tests.functional.reliability import base as rbase
@@ -41,8 +44,6 @@ class BadInputTest(rbase.ApiTestCase):
     def test_huge_body_without_content_length_is_413(self):
         """A chunked body has no Content-Length to check up front; it is cut off while
         read."""
-        import webob
-
         chunks = iter([b'{"attachment": {"connector": {"k": "'] +
                       [b'x' * 65536] * 64 + [b'"}}}'])
         req = webob.Request.blank('/v3/attachments', method='POST',
@@ -135,7 +136,8 @@ class BadInputTest(rbase.ApiTestCase):
 
     def test_ids_that_are_not_uuids_are_404(self):
         bad_ids = ['not-a-uuid', '1', "'; DROP TABLE volume_attachment; --",
-                   '..', '%2e%2e%2f', 'x' * 10000, '%E2%98%83', '00000000-0000-0000-0000-00000000000g',
+                   '..', '%2e%2e%2f', 'x' * 10000, '%E2%98%83',
+                   '00000000-0000-0000-0000-00000000000g',
                    self.vol.id + 'a', '%00']
         for bad in bad_ids:
             for method, path in (('GET', '/attachments/%s'), ('DELETE', '/attachments/%s'),
@@ -245,7 +247,6 @@ class BadInputTest(rbase.ApiTestCase):
 
 
 def _quote(text):
-    from urllib import parse
     return parse.quote(text, safe='')
 
 
