@@ -490,6 +490,57 @@ def volume_begin_delete(context, volume_id):
     return volume_get(context, volume_id).status
 
 
+def volume_begin_reimage(context, volume_id, statuses):
+    """Move a volume to ``downloading`` for a re-image, remembering its status in
+    ``previous_status``, if its status is one of ``statuses`` and at most one live
+    attachment holds it.
+
+    One CAS statement per allowed status (not ``previous_status = status``, which MySQL
+    evaluates after the status assignment).
+
+    :returns: None when it won, else ``(status, live attachment count)``.
+    """
+    live_count = (sa.select(sa.func.count())
+                  .where(models.VolumeAttachment.volume_id == models.Volume.id,
+                         models.VolumeAttachment.deleted == sa.false())
+                  .scalar_subquery())
+    for status in statuses:
+        if conditional_update(context, models.Volume, volume_id,
+                              {'status': VolumeStatus.DOWNLOADING, 'previous_status': status},
+                              {'status': status}, extra_where=[live_count <= 1]):
+            return None
+    with _reader(context) as session:
+        status = volume_get(context, volume_id).status
+        count = session.scalar(sa.select(sa.func.count()).where(
+            models.VolumeAttachment.volume_id == volume_id,
+            models.VolumeAttachment.deleted == sa.false()))
+    return status, count
+
+
+def volume_end_download(context, volume_id, failed=False):
+    """End a volume's ``downloading`` period (a re-image): ``error`` when it failed, else
+    the status its live attachments give (``reserved`` while a reservation holds it,
+    ``available`` otherwise) or, when it started from a status attachments do not drive
+    (``error``), that status again.
+
+    :returns: the new status, or None when the volume had left ``downloading``.
+    """
+    with _writer(context) as session:
+        volume = _lock_volume(session, volume_id)
+        if volume.status != VolumeStatus.DOWNLOADING:
+            return None
+        previous = session.scalar(sa.select(models.Volume.previous_status).where(
+            models.Volume.id == volume_id))
+        status = VolumeStatus.ERROR if failed else previous or VolumeStatus.AVAILABLE
+        if status in VolumeStatus.ATTACHMENT_DRIVEN:
+            status = VolumeStatus.AVAILABLE
+        session.execute(sa.update(models.Volume).where(models.Volume.id == volume_id)
+                        .values(status=status, previous_status=None, updated_at=_now()))
+        if status == VolumeStatus.AVAILABLE:
+            status, _attach_status = _recompute_volume_status(session, volume_id)
+        return status
+
+
 def volume_destroy(context, volume_id):
     """Soft-delete a volume and its metadata."""
     with _writer(context) as session:
@@ -1082,8 +1133,18 @@ def _sort_with_tiebreakers(sort_keys, sort_dirs):
 
 
 def is_db_connection_error(exc):
-    """True for errors that mean the database is unreachable (answer 503, not 500)."""
-    return isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock))
+    """True for errors that mean the database is unreachable (answer 503, not 500).
+
+    oslo.db wraps connection failures it recognizes into DBConnectionError, but not
+    libpq's current wording ("connection to server at ... failed: Connection refused",
+    "the database system is shutting down"): any DBAPI OperationalError is the database
+    being unavailable or busy, and worth a retry.
+    """
+    if isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock,
+                        sa.exc.OperationalError, sa.exc.DisconnectionError)):
+        return True
+    inner = getattr(exc, 'inner_exception', None)
+    return isinstance(inner, (sa.exc.OperationalError, sa.exc.DisconnectionError))
 
 
 def utcnow():

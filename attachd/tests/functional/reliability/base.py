@@ -163,16 +163,15 @@ def wait_for(predicate, timeout=15, interval=0.02):
         time.sleep(interval)
 
 
-class ApiTestCase(base.DbTestCase):
-    """The paste-loaded API in process, on the test's database (SQLite unless a mixin of
-    :mod:`attachd.tests.base` picks MySQL or PostgreSQL), with a fake-driver manager."""
+class ApiMixin:
+    """The paste-loaded API in process, with a fake-driver manager, on whatever database
+    the test set up before calling :meth:`start_api`; helpers to look at the result."""
 
     auth_strategy = 'noauth'
     #: ``{(group, option): value}`` set before the app is loaded.
     overrides = {}
 
-    def setUp(self):
-        super().setUp()
+    def start_api(self):
         self.api = self.useFixture(api_fixtures.APIFixture(
             own_database=False, auth_strategy=self.auth_strategy,
             overrides=self.overrides))
@@ -238,6 +237,15 @@ class ApiTestCase(base.DbTestCase):
                          'export of %s with connections %s' % (volume_id, connected))
         self.assertEqual(connected, driver.connections.get(volume_id, set()))
         return volume, live
+
+
+class ApiTestCase(ApiMixin, base.DbTestCase):
+    """:class:`ApiMixin` on the test's database: SQLite unless a mixin of
+    :mod:`attachd.tests.base` picks MySQL or PostgreSQL."""
+
+    def setUp(self):
+        super().setUp()
+        self.start_api()
 
 
 def new_uuid():

@@ -1,0 +1,168 @@
+"""Private services the fault tests may stop and start: a PostgreSQL cluster and a TCP
+proxy in front of the shared RabbitMQ. The shared PostgreSQL, MariaDB and RabbitMQ of the
+machine serve every other test and are never touched."""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import fixtures
+
+PG_BIN = '/usr/lib/postgresql/15/bin'
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def pg_usable():
+    return (os.geteuid() == 0 and os.path.exists(os.path.join(PG_BIN, 'initdb')) and
+            shutil.which('runuser') is not None)
+
+
+class PrivatePostgreSQL(fixtures.Fixture):
+    """A PostgreSQL cluster of the test's own (initdb into a temporary directory, pg_ctl
+    on a free port), run as the ``postgres`` user; :meth:`stop` and :meth:`start` it at
+    will. Removed at cleanup."""
+
+    def _setUp(self):
+        self.port = free_port()
+        # Not under the test's TMPDIR: its parents are private to root, and the server
+        # runs as postgres.
+        self.directory = tempfile.mkdtemp(prefix='attachd-pg-', dir='/tmp')
+        self.addCleanup(shutil.rmtree, self.directory, ignore_errors=True)
+        os.chmod(self.directory, 0o755)
+        self.data = os.path.join(self.directory, 'data')
+        os.makedirs(self.data)
+        shutil.chown(self.data, 'postgres', 'postgres')
+        os.chmod(self.data, 0o700)
+        self._as_postgres(os.path.join(PG_BIN, 'initdb'), '-D', self.data, '-A', 'trust',
+                          '-U', 'postgres', '--no-sync', timeout=120)
+        self.addCleanup(self._stop_quietly)
+        self.start()
+        self._as_postgres(os.path.join(PG_BIN, 'createdb'), '-h', '127.0.0.1', '-p',
+                          str(self.port), '-U', 'postgres', 'attachd')
+        self.url = 'postgresql+psycopg2://postgres@127.0.0.1:%d/attachd' % self.port
+
+    def _as_postgres(self, *args, timeout=60):
+        subprocess.run(['runuser', '-u', 'postgres', '--'] + list(args), check=True,
+                       capture_output=True, timeout=timeout, cwd='/')
+
+    def start(self):
+        options = ('-c listen_addresses=127.0.0.1 -c port=%d -c unix_socket_directories=%s '
+                   '-c fsync=off' % (self.port, self.data))
+        self._as_postgres(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-o', options,
+                          '-l', os.path.join(self.data, 'log'), '-w', '-t', '60', 'start',
+                          timeout=90)
+
+    def stop(self, mode='fast'):
+        self._as_postgres(os.path.join(PG_BIN, 'pg_ctl'), '-D', self.data, '-m', mode,
+                          '-w', '-t', '60', 'stop', timeout=90)
+
+    def _stop_quietly(self):
+        try:
+            self.stop('immediate')
+        except subprocess.CalledProcessError:
+            pass
+
+
+class TcpProxy(fixtures.Fixture):
+    """Forwards a free local port to ``target``; :meth:`cut` drops every connection and
+    refuses new ones (what clients see of a broker that went away), :meth:`restore`
+    accepts again."""
+
+    def __init__(self, target_port, target_host='127.0.0.1'):
+        super().__init__()
+        self.target = (target_host, target_port)
+
+    def _setUp(self):
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets = []
+        self._server = None
+        self._stopped = False
+        self.restore()
+        self.addCleanup(self._shutdown)
+
+    def restore(self):
+        """Listen again (the port stays the same)."""
+        with self._lock:
+            server = socket.socket()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(('127.0.0.1', self.port))
+            server.listen(64)
+            self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self):
+        """Close the listening socket and every connection: new connections are
+        refused, established ones reset."""
+        with self._lock:
+            server, self._server = self._server, None
+            sockets, self._sockets = self._sockets, []
+        if server is not None:
+            server.close()
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def _shutdown(self):
+        self._stopped = True
+        self.cut()
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _address = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                if self._server is not server:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    """Poll ``predicate``; return its value, or None after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

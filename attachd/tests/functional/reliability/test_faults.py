@@ -1,0 +1,159 @@
+"""Faults under load: the database or the broker goes away and comes back while callers
+keep sending requests. attachd answers 503 quickly while it is gone, never a 500 or a
+traceback, and serves again once it is back, without being restarted; the volumes stay
+consistent with their attachments.
+"""
+
+import threading
+import time
+
+import fixtures
+from oslo_db.sqlalchemy import enginefacade
+from oslo_db.sqlalchemy import test_fixtures
+from oslo_serialization import jsonutils
+
+from attachd.db import api as db_api
+from attachd.db import models
+from attachd.tests import base
+from attachd.tests.functional.reliability import base as rbase
+from attachd.tests.functional.reliability import services
+
+THREADS = 4
+# A 503 must come quickly: no request hangs for longer than this while a service is down.
+FAST = 5.0
+
+
+class Load:
+    """``THREADS`` callers, each looping Nova's attach and detach of its own volume
+    (create, update, delete) plus a list, recording (status, seconds, body)."""
+
+    def __init__(self, test, volumes):
+        self.test = test
+        self.volumes = volumes
+        self.results = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(v,), daemon=True)
+                         for v in volumes]
+
+    def _call(self, function, *args):
+        started = time.monotonic()
+        response = function(*args)
+        with self._lock:
+            self.results.append((response.status, time.monotonic() - started,
+                                 response.body, time.monotonic()))
+        return response
+
+    def _run(self, volume):
+        nova = self.test.nova
+        i = 0
+        while not self._stop.is_set():
+            i += 1
+            self._call(nova.get, '/attachments?volume_id=%s' % volume.id)
+            created = self._call(nova.create, volume.id, rbase.instance(i))
+            if created.status != 200:
+                time.sleep(0.05)
+                continue
+            attachment_id = created.json['attachment']['id']
+            self._call(nova.update, attachment_id, rbase.connector(i))
+            self._call(nova.remove, attachment_id)
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+            if t.is_alive():
+                raise AssertionError('a caller hangs')
+
+    def since(self, moment):
+        return [r for r in self.results if r[3] >= moment]
+
+
+class FaultTestMixin(rbase.ApiMixin):
+
+    def check_answers(self, load):
+        """Every answer is a success or a clean fault; 503s come fast."""
+        statuses = {}
+        for status, seconds, body, _at in load.results:
+            statuses[status] = statuses.get(status, 0) + 1
+            self.assertIn(status, (200, 204, 400, 404, 503), body)
+            self.assertNotIn(b'Traceback', body)
+            if status >= 400:
+                self.assertFault(_Recorded(status, body), status)
+            if status == 503:
+                self.assertLess(seconds, FAST, body)
+        return statuses
+
+    def clean_up_and_check(self, volumes):
+        """After the fault, every volume can be detached and is consistent."""
+        for volume in volumes:
+            for attachment in self.live_attachments(volume.id):
+                response = self.nova.remove(attachment.id)
+                self.assertIn(response.status, (200, 404), response)
+            self.assertConsistent(volume.id)
+            self.assertEqual('available', self.reload(volume.id).status)
+
+
+class _Recorded(rbase.Response):
+    """A recorded answer, for assertFault."""
+
+    def __init__(self, status, body):
+        self.status = status
+        self.body = body
+        self.content_type = 'application/json'
+        self.json = jsonutils.loads(body)
+
+
+class PostgreSQLRestartTest(FaultTestMixin, base.TestCase):
+    """A PostgreSQL cluster of the test's own (the shared one serves everyone else),
+    stopped and started again under load; oslo.db reconnects by itself."""
+
+    def setUp(self):
+        super().setUp()
+        base.need_service(self, 'PostgreSQL binaries (initdb, pg_ctl) run as root',
+                          services.pg_usable())
+        self.pg = self.useFixture(services.PrivatePostgreSQL())
+        facade = enginefacade.transaction_context()
+        facade.configure(connection=self.pg.url, max_pool_size=10, max_overflow=20,
+                         pool_timeout=10)
+        facade.append_on_engine_create(db_api.setup_engine)
+        engine = facade.writer.get_engine()
+        models.BASE.metadata.create_all(engine)
+        self.addCleanup(engine.dispose)
+        self.useFixture(fixtures.MockPatchObject(db_api, '_configured', True))
+        self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
+            db_api.main_context_manager, facade))
+        self.start_api()
+
+    def test_restart_under_load(self):
+        volumes = [self.volume() for _i in range(THREADS)]
+        load = Load(self, volumes)
+        load.start()
+        try:
+            time.sleep(1.5)
+            self.pg.stop()
+            down_at = time.monotonic()
+            time.sleep(3)
+            self.pg.start()
+            up_at = time.monotonic()
+            # Serving again without any restart of attachd.
+            recovered = services.wait_until(
+                lambda: self.nova.get('/attachments').status == 200, timeout=30)
+            self.assertTrue(recovered, 'no recovery within 30 s')
+            recovered_at = time.monotonic()
+            time.sleep(3)
+        finally:
+            load.stop()
+        statuses = self.check_answers(load)
+        during = [r[0] for r in load.results if down_at + 0.5 < r[3] < up_at]
+        self.assertIn(503, during, statuses)
+        self.assertEqual({503}, set(during) - {200, 204, 400, 404}, statuses)
+        after = load.since(recovered_at + 0.5)
+        self.assertTrue(after)
+        self.assertNotIn(503, [r[0] for r in after], statuses)
+        self.assertIn(200, [r[0] for r in after], statuses)
+        self.clean_up_and_check(volumes)
