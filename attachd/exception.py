@@ -178,6 +178,11 @@ class ManagerUnavailable(ServiceUnavailable):
     msg_fmt = _('The manager of backend %(backend)s is not running; try again later.')
 
 
+class ManagerTooOld(ServiceUnavailable):
+    msg_fmt = _('The managers do not support %(what)s yet (their RPC API is pinned below '
+                '%(version)s during an upgrade); try again once they are upgraded.')
+
+
 class ManagerTimeout(AttachdException):
     msg_fmt = _('The manager of backend %(backend)s did not answer within %(timeout)s '
                 'seconds; the request can be retried.')

@@ -43,6 +43,7 @@ VOLUME_TYPE_ID = '3.63'            # volume volume_type_id
 ENCRYPTION_KEY_ID = '3.64'         # volume encryption_key_id
 CONSUMES_QUOTA = '3.65'            # volume consumes_quota
 PROJECT_ID_OPTIONAL = '3.67'       # documented URLs without project id (both always work)
+REIMAGE = '3.68'                   # the os-reimage volume action
 SHARED_TARGETS_TRISTATE = '3.69'   # shared_targets may be null ("always lock")
 
 # What each version changes in attachd; every other version of VERSIONS is accepted as-is.
@@ -67,6 +68,8 @@ HISTORY = {
     CONSUMES_QUOTA: 'Volumes show consumes_quota.',
     PROJECT_ID_OPTIONAL: 'URLs without a project id are documented (both forms work at '
                          'every version).',
+    REIMAGE: 'The os-reimage volume action (with reimage_reserved); attachd wipes the '
+             'volume instead of writing the image.',
     SHARED_TARGETS_TRISTATE: 'shared_targets may be null; below this version null is '
                              'shown as true.',
     MAX_VERSION: 'The maximum, as Cinder 2023.2 onwards.',

@@ -50,6 +50,18 @@ class ConnectorDriver(metaclass=abc.ABCMeta):
     def delete_volume(self, volume):
         """Delete the storage of ``volume``; deleting a missing volume is not an error."""
 
+    def wipe_volume(self, volume):
+        """Discard the data of ``volume`` so that it reads as zeros (os-reimage: attachd
+        has no image service to copy an image from). Return a dict of volume fields to
+        save, or None.
+
+        Default: delete the storage and create it again, which also drops its export; the
+        volume is ``downloading`` then, held by at most a reservation, so no host uses it.
+        Drivers that can wipe in place override it.
+        """
+        self.delete_volume(volume)
+        return self.create_volume(volume)
+
     def validate_connector(self, connector):
         """Raise ``InvalidConnector`` when ``connector`` lacks what this driver needs."""
 

@@ -13,6 +13,7 @@ class FakeDriver(base.ConnectorDriver):
         self._lock = threading.Lock()
         self.exports = set()
         self.connections = {}
+        self.wiped = []
 
     def capabilities(self):
         return base.Capabilities(protocol='fake', shared_targets=False, multiattach=True,
@@ -25,6 +26,9 @@ class FakeDriver(base.ConnectorDriver):
         with self._lock:
             self.exports.discard(volume.id)
             self.connections.pop(volume.id, None)
+
+    def wipe_volume(self, volume):
+        self.wiped.append(volume.id)
 
     def create_export(self, volume, connector):
         with self._lock:

@@ -73,6 +73,18 @@ class FileDriver(base.ConnectorDriver):
         except FileNotFoundError:
             pass
 
+    def wipe_volume(self, volume):
+        """Truncate the file to nothing and extend it again: sparse, all zeros."""
+        try:
+            fd = os.open(self.path(volume), os.O_WRONLY)
+        except FileNotFoundError:
+            raise exception.DriverError(reason=_('volume file of %s is missing') % volume.id)
+        try:
+            os.ftruncate(fd, 0)
+            os.ftruncate(fd, volume.size * GiB)
+        finally:
+            os.close(fd)
+
     def create_export(self, volume, connector):
         if not os.path.exists(self.path(volume)):
             raise exception.ExportFailure(volume_id=volume.id,

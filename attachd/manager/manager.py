@@ -106,6 +106,26 @@ class Manager:
                 return
             volume.destroy()
 
+    @messaging.expose
+    def reimage_volume(self, context, volume):
+        """Wipe the volume's data (os-reimage; attachd writes no image: it has no image
+        service). The volume is ``downloading``; it goes back to its previous status
+        (``reserved`` while a reservation still holds it), or ``error`` when the driver
+        fails.
+        """
+        with self._volume_lock(volume.id):
+            try:
+                with driver_errors(volume.id, 'Wiping'):
+                    model_update = self.driver.wipe_volume(volume)
+                self._save_model_update(volume, model_update)
+            except Exception:
+                LOG.exception('Re-imaging volume %s failed', volume.id)
+                volume.end_download(failed=True)
+                return
+            if volume.end_download() is None:
+                LOG.warning('Volume %s left downloading while it was re-imaged',
+                            volume.id)
+
     @staticmethod
     def _save_model_update(volume, model_update):
         if model_update:

@@ -10,6 +10,7 @@ API versions:
 
 * 1.0 - create_volume, delete_volume, attachment_update, attachment_delete,
   initialize_connection, terminate_connection
+* 1.1 - reimage_volume
 """
 
 import threading
@@ -29,7 +30,7 @@ LOG = logging.getLogger(__name__)
 
 TOPIC = 'attachd-manager'
 BINARY = 'attachd-manager'
-RPC_API_VERSION = '1.0'
+RPC_API_VERSION = '1.1'
 ALLOWED_EXMODS = ['attachd.exception']
 # How long a manager's service row, once read and found up, is trusted (ManagerAPI).
 ALIVE_CACHE_SECONDS = 1.0
@@ -229,9 +230,9 @@ class ManagerAPI:
                 raise exception.DriverError(reason='%s: %s' % (exc.exc_type, exc.value))
             raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
 
-    def _cast(self, context, method, **kwargs):
+    def _cast(self, context, method, version=RPC_API_VERSION, **kwargs):
         volume = kwargs['volume']
-        cctxt = self._prepare(context, volume, check_alive=False)
+        cctxt = self._prepare(context, volume, version=version, check_alive=False)
         try:
             cctxt.cast(context, method, **kwargs)
         except messaging.MessagingException as exc:
@@ -244,6 +245,17 @@ class ManagerAPI:
     def delete_volume(self, context, volume):
         """Ask the volume's manager to delete its storage and row (asynchronous)."""
         self._cast(context, 'delete_volume', volume=volume)
+
+    def reimage_volume(self, context, volume):
+        """Ask the volume's manager to wipe it (asynchronous; the volume is
+        ``downloading``).
+
+        :raises ManagerTooOld: the managers are pinned below 1.1 (rolling upgrade).
+        """
+        version = '1.1'
+        if not self.client.can_send_version(version):
+            raise exception.ManagerTooOld(what='os-reimage', version=version)
+        self._cast(context, 'reimage_volume', version=version, volume=volume)
 
     def attachment_update(self, context, volume, attachment, connector):
         """Connect ``attachment`` to the host of ``connector``; returns connection_info."""

@@ -152,6 +152,39 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
             'snapshots after volume transfer; the current status is %s and it has '
             'attachments: %s.' % (status, bool(self.volume_attachment))))
 
+    def begin_reimage(self, reimage_reserved=False):
+        """Move the volume to ``downloading`` for a re-image (os-reimage).
+
+        :raises InvalidVolume: not available or error (or reserved, with
+            ``reimage_reserved``).
+        :raises AttachmentConflict: more than one attachment holds it.
+        """
+        statuses = (fields.VolumeStatus.AVAILABLE, fields.VolumeStatus.ERROR)
+        if reimage_reserved:
+            statuses += (fields.VolumeStatus.RESERVED,)
+        failed = db_api.volume_begin_reimage(self._context, self.id, statuses)
+        if failed is None:
+            self.previous_status, self.status = self.status, fields.VolumeStatus.DOWNLOADING
+            self.obj_reset_changes(['status', 'previous_status'])
+            return
+        status, attachments = failed
+        if attachments > 1:
+            raise exception.AttachmentConflict(reason=(
+                'Cannot re-image a volume which is attached to more than one server.'))
+        raise exception.InvalidVolume(reason=(
+            'Volume %(id)s status must be %(allowed)s, but the current status is '
+            '%(status)s.' % {'id': self.id, 'allowed': ' or '.join(statuses),
+                             'status': status}))
+
+    def end_download(self, failed=False):
+        """End a ``downloading`` period; see ``db_api.volume_end_download``."""
+        status = db_api.volume_end_download(self._context, self.id, failed)
+        if status is not None:
+            self.status = status
+            self.previous_status = None
+            self.obj_reset_changes(['status', 'previous_status'])
+        return status
+
     def destroy(self):
         db_api.volume_destroy(self._context, self.id)
 

@@ -16,6 +16,8 @@ ROLL_DETACHING = _PREFIX + 'roll_detaching'
 RESET_STATUS = 'volume_extension:volume_admin_actions:reset_status'
 FORCE_DETACH = 'volume_extension:volume_admin_actions:force_detach'
 UPDATE_READONLY = 'volume:update_readonly_flag'
+REIMAGE = 'volume:reimage'
+REIMAGE_RESERVED = 'volume:reimage_reserved'
 
 _PATH = [{'method': 'POST', 'path': '/volumes/{volume_id}/action'}]
 
@@ -39,6 +41,10 @@ rules = [
     _rule(FORCE_DETACH, base.RULE_ADMIN_API, 'Force a detach (os-force_detach).'),
     _rule(UPDATE_READONLY, base.PROJECT_MEMBER,
           'Set the read-only flag (os-update_readonly_flag).'),
+    _rule(REIMAGE, base.PROJECT_MEMBER,
+          'Re-image an available or error volume (os-reimage).'),
+    _rule(REIMAGE_RESERVED, base.PROJECT_MEMBER,
+          'Re-image a reserved volume (os-reimage with reimage_reserved).'),
 ]
 
 

@@ -7,6 +7,7 @@ connects it through the manager, os-attach completes it, os-terminate_connection
 the connection and os-detach deletes the attachment.
 """
 
+from oslo_utils import excutils
 from oslo_utils import strutils
 
 from attachd.api import attach
@@ -132,7 +133,28 @@ def _update_readonly_flag(req, volume, args):
     return _accepted()
 
 
-# name: (handler, body schema, policy rule)
+def _reimage(req, volume, args):
+    """os-reimage (3.68, Nova's rebuild of a volume-backed server): 202, and the manager
+    wipes the volume; attachd has no image service, so the image itself is not written.
+
+    The policy depends on the volume, as in Cinder: ``volume:reimage_reserved`` for a
+    reserved volume, ``volume:reimage`` otherwise.
+    """
+    ctx = req.context
+    rule = (policies.REIMAGE_RESERVED if volume.status == VolumeStatus.RESERVED
+            else policies.REIMAGE)
+    policy.authorize(ctx, rule, {'project_id': volume.project_id})
+    reserved = strutils.bool_from_string(args.get('reimage_reserved', False), strict=True)
+    volume.begin_reimage(reserved)
+    try:
+        attach.manager_api().reimage_volume(ctx, volume)
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            volume.end_download()
+    return _accepted()
+
+
+# name: (handler, body schema, policy rule, or None when the handler authorizes)
 _ACTIONS = {
     'os-reserve': (_reserve, schemas.reserve, policies.RESERVE),
     'os-unreserve': (_unreserve, schemas.unreserve, policies.UNRESERVE),
@@ -149,7 +171,11 @@ _ACTIONS = {
     'os-reset_status': (_reset_status, schemas.reset_status, policies.RESET_STATUS),
     'os-update_readonly_flag': (_update_readonly_flag, schemas.update_readonly_flag,
                                 policies.UPDATE_READONLY),
+    'os-reimage': (_reimage, schemas.reimage, None),
 }
+
+# Actions added after 3.0, by the version that adds them (a plain 404 before it).
+_ACTION_VERSIONS = {'os-reimage': microversion.REIMAGE}
 
 
 @microversion.version_range(microversion.BASE)
@@ -163,8 +189,12 @@ def action(req, volume_id):
     name = next(iter(body))
     if name not in _ACTIONS:
         raise exception.MalformedRequest(reason=_('There is no such action: %s') % name)
+    if name in _ACTION_VERSIONS and not microversion.is_supported(req,
+                                                                  _ACTION_VERSIONS[name]):
+        raise exception.ResourceNotFound()
     handler, body_schema, rule = _ACTIONS[name]
     validation.validate(body_schema, body)
     volume = volumes.get_volume(ctx, volume_id)
-    policy.authorize(ctx, rule, {'project_id': volume.project_id})
+    if rule is not None:
+        policy.authorize(ctx, rule, {'project_id': volume.project_id})
     return handler(req, volume, body[name])

@@ -83,3 +83,13 @@ update_readonly_flag = _action('os-update_readonly_flag', {
     'required': ['readonly'],
     'additionalProperties': False,
 })
+
+reimage = _action('os-reimage', {
+    'type': 'object',
+    'properties': {
+        'image_id': common.uuid,
+        'reimage_reserved': common.boolean,
+    },
+    'required': ['image_id'],
+    'additionalProperties': False,
+})

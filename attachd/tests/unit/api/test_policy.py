@@ -30,7 +30,8 @@ class PolicyTest(base.TestCase):
                      'volume_extension:volume_actions:roll_detaching',
                      'volume_extension:volume_admin_actions:reset_status',
                      'volume_extension:volume_admin_actions:force_detach',
-                     'volume_extension:types_manage'):
+                     'volume_extension:types_manage', 'volume:reimage',
+                     'volume:reimage_reserved'):
             self.assertIn(name, names)
         self.assertEqual(len(names), len(policies.list_rules()))
 
