@@ -17,6 +17,7 @@ import threading
 import time
 
 import futurist
+from kombu import exceptions as kombu_exceptions
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
@@ -34,6 +35,10 @@ RPC_API_VERSION = '1.1'
 ALLOWED_EXMODS = ['attachd.exception']
 # How long a manager's service row, once read and found up, is trusted (ManagerAPI).
 ALIVE_CACHE_SECONDS = 1.0
+
+# What the rabbit driver lets through when its pool opens a connection to a broker that
+# is down or refuses it: the broker is unavailable (503), not an internal error.
+_BROKER_ERRORS = (kombu_exceptions.KombuError, OSError)
 
 _transport = None
 _transport_lock = threading.Lock()
@@ -229,6 +234,8 @@ class ManagerAPI:
             if isinstance(exc, messaging.RemoteError):
                 raise exception.DriverError(reason='%s: %s' % (exc.exc_type, exc.value))
             raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+        except _BROKER_ERRORS as exc:
+            raise exception.ServiceUnavailable(reason=type(exc).__name__)
 
     def _cast(self, context, method, version=RPC_API_VERSION, **kwargs):
         volume = kwargs['volume']
@@ -237,6 +244,8 @@ class ManagerAPI:
             cctxt.cast(context, method, **kwargs)
         except messaging.MessagingException as exc:
             raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+        except _BROKER_ERRORS as exc:
+            raise exception.ServiceUnavailable(reason=type(exc).__name__)
 
     def create_volume(self, context, volume):
         """Ask the volume's manager to create its storage (asynchronous)."""

@@ -14,7 +14,10 @@ from oslo_serialization import jsonutils
 
 from attachd.db import api as db_api
 from attachd.db import models
+from attachd.manager import rpcapi
+from attachd.manager import service as manager_service
 from attachd.tests import base
+from attachd.tests.functional import fixtures as api_fixtures
 from attachd.tests.functional.reliability import base as rbase
 from attachd.tests.functional.reliability import services
 
@@ -25,7 +28,8 @@ FAST = 5.0
 
 class Load:
     """``THREADS`` callers, each looping Nova's attach and detach of its own volume
-    (create, update, delete) plus a list, recording (status, seconds, body)."""
+    (list and clean up, create, update, delete), recording (status, seconds, body, end
+    time)."""
 
     def __init__(self, test, volumes):
         self.test = test
@@ -49,7 +53,11 @@ class Load:
         i = 0
         while not self._stop.is_set():
             i += 1
-            self._call(nova.get, '/attachments?volume_id=%s' % volume.id)
+            # Like Nova's cleanup: whatever a failed request left on the volume goes.
+            listed = self._call(nova.get, '/attachments?volume_id=%s' % volume.id)
+            if listed.status == 200:
+                for attachment in listed.json['attachments']:
+                    self._call(nova.remove, attachment['id'])
             created = self._call(nova.create, volume.id, rbase.instance(i))
             if created.status != 200:
                 time.sleep(0.05)
@@ -156,4 +164,86 @@ class PostgreSQLRestartTest(FaultTestMixin, base.TestCase):
         self.assertTrue(after)
         self.assertNotIn(503, [r[0] for r in after], statuses)
         self.assertIn(200, [r[0] for r in after], statuses)
+        self.clean_up_and_check(volumes)
+
+
+class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
+    """The broker goes away and comes back under load.
+
+    Not a second RabbitMQ node: a TCP proxy in front of the shared broker, which the test
+    cuts (every connection reset, new ones refused) and restores. For attachd's clients
+    that is what a broker restart looks like, it takes milliseconds instead of the
+    seconds a node needs to boot, and the shared broker other tests use is never touched.
+    """
+
+    def setUp(self):
+        super().setUp()
+        base.need_rabbit(self)
+        self.proxy = self.useFixture(services.TcpProxy(5672))
+        self.host = 'rmq-%s' % rbase.new_uuid()[:12]
+        self.overrides = {
+            (None, 'transport_url'): 'rabbit://guest:guest@127.0.0.1:%d/'
+                                          % self.proxy.port,
+            (None, 'rpc_response_timeout_api'): 3,
+        }
+        self.start_api()
+        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        self.flags(host=self.host)
+        self.service = manager_service.ManagerService(
+            api_fixtures.BACKEND, host=self.host, driver=self.api.driver).start()
+        self.addCleanup(self.service.stop)
+        self.assertIsNotNone(self.service.rpc_server)
+
+    def volume(self, **kw):
+        kw.setdefault('host', '%s@%s' % (self.host, api_fixtures.BACKEND))
+        return super().volume(**kw)
+
+    def test_broker_restart_under_load(self):
+        volumes = [self.volume() for _i in range(THREADS)]
+        load = Load(self, volumes)
+        load.start()
+        try:
+            time.sleep(1.5)
+            self.proxy.cut()
+            cut_at = time.monotonic()
+            # Longer than rpc_response_timeout_api: callers caught waiting for an answer
+            # (504) send again while the broker is still away.
+            time.sleep(7)
+            self.proxy.restore()
+            restored_at = time.monotonic()
+
+            def attach_works():
+                volume = self.volume()
+                response = self.nova.create(volume.id, rbase.instance(99),
+                                            rbase.connector(99))
+                volumes.append(volume)
+                return response.status == 200
+
+            recovered = services.wait_until(attach_works, timeout=90, interval=0.5)
+            self.assertTrue(recovered, 'no recovery within 90 s')
+            recovered_at = time.monotonic()
+            time.sleep(3)
+        finally:
+            load.stop()
+        # Requests already waiting for the manager when the broker went away may time
+        # out (504 after rpc_response_timeout_api); those sent while it is away are 503.
+        in_flight = [r for r in load.results if r[3] - r[1] < cut_at + 0.2]
+        statuses = {}
+        for status, _seconds, body, _at in load.results:
+            statuses[status] = statuses.get(status, 0) + 1
+            self.assertNotIn(b'Traceback', body)
+            if status >= 400:
+                self.assertFault(_Recorded(status, body), status)
+        self.assertEqual(set(), {r[0] for r in load.results} - {200, 204, 400, 404, 503,
+                                                                 504}, statuses)
+        for status, seconds, body, at in load.results:
+            if status == 504:
+                self.assertIn((status, seconds, body, at), in_flight)
+            if status == 503:
+                self.assertLess(seconds, FAST, body)
+        during = [r[0] for r in load.results if cut_at < r[3] - r[1] < restored_at]
+        self.assertIn(503, during, statuses)
+        after = [r[0] for r in load.results if r[3] - r[1] > recovered_at + 0.5]
+        self.assertTrue(after)
+        self.assertEqual(set(), set(after) - {200, 204}, statuses)
         self.clean_up_and_check(volumes)
