@@ -84,14 +84,21 @@ def scope(req):
     return False, ctx.project_id
 
 
-def filters(req, allowed, admin_allowed=()):
-    """The exact-match filters of a list request.
+def filters(req, allowed, admin_allowed=(), admin_like=()):
+    """The filters of a list request.
 
-    Non-admins may use ``allowed``; admins also ``admin_allowed``. A key outside these is
-    a 400 from microversion 3.31 on and silently ignored before, as Cinder does.
+    Non-admins may use ``allowed``; admins also ``admin_allowed``. From microversion 3.34
+    on, ``key~=value`` asks for a substring (LIKE) match: non-admins only on the keys
+    ``allowed`` lists as ``key~`` (none by default, as Cinder), admins also on
+    ``admin_like`` (text columns). Before 3.34 a ``key~`` is unknown like any other key. A
+    key outside these is a 400 from 3.31 on and silently ignored before, as Cinder does.
     """
     ctx = req.context
     permitted = set(allowed) | (set(admin_allowed) if ctx.is_admin else set())
+    if not microversion.is_supported(req, microversion.LIKE_FILTERS):
+        permitted = {key for key in permitted if not key.endswith('~')}
+    elif ctx.is_admin:
+        permitted |= {key + '~' for key in admin_like}
     result, invalid = {}, []
     for key, value in req.GET.items():
         if key in _NOT_FILTERS:

@@ -33,7 +33,7 @@ PROVIDER_ID = '3.21'               # volume provider_id (admins)
 ATTACHMENTS = '3.27'               # the attachments resource
 FILTER_VALIDATION = '3.31'         # non-admin list with an unknown filter -> 400
 RESOURCE_FILTERS = '3.33'          # GET /resource_filters
-LIKE_FILTERS = '3.34'              # key~=value list filters (admins only in attachd)
+LIKE_FILTERS = '3.34'              # key~=value list filters
 ATTACHMENT_COMPLETE = '3.44'       # the os-complete attachment action
 SHARED_TARGETS = '3.48'            # volume shared_targets and service_uuid
 MULTIATTACH_CAPABLE = '3.50'       # marker only: this service can multiattach
@@ -57,7 +57,9 @@ HISTORY = {
     FILTER_VALIDATION: 'A non-admin list with a filter that is not allowed answers 400 '
                        'instead of ignoring it.',
     RESOURCE_FILTERS: 'GET /resource_filters lists the filters each resource accepts.',
-    LIKE_FILTERS: 'List filters of the form key~=value (admins).',
+    LIKE_FILTERS: 'List filters of the form key~=value (substring match): admins on text '
+                  'columns, others on the keys resource_filters lists as key~ (none by '
+                  'default).',
     ATTACHMENT_COMPLETE: 'The os-complete attachment action.',
     SHARED_TARGETS: 'Volumes show shared_targets and service_uuid.',
     MULTIATTACH_CAPABLE: 'Announces multiattach support; no behaviour change.',

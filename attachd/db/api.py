@@ -45,6 +45,30 @@ ATTACHMENT_SORT_KEYS = ('id', 'volume_id', 'instance_uuid', 'attach_status', 'at
                         'created_at', 'updated_at')
 VOLUME_SORT_KEYS = ('id', 'name', 'size', 'status', 'created_at', 'updated_at',
                     'availability_zone', 'volume_type_id', 'bootable', 'project_id')
+# Filter names of attachment lists that are not the column's name.
+ATTACHMENT_FILTER_ALIASES = {'status': 'attach_status', 'instance_id': 'instance_uuid'}
+
+
+def text_columns(model, names, aliases=None):
+    """Those of ``names`` (columns, or aliases of them) that hold text: the keys a
+    ``key~`` (LIKE) filter may use."""
+    aliases = aliases or {}
+    return tuple(name for name in names
+                 if isinstance(model.__table__.c[aliases.get(name, name)].type, sa.String))
+
+
+def _filter_clause(model, key, value, aliases=None):
+    """The condition of one list filter: ``key~`` matches rows whose column contains
+    ``value`` (LIKE, Cinder's 3.34 filters; ``%`` and ``_`` in the value match themselves),
+    any other key is an exact match, or IN for a list."""
+    like = key.endswith('~')
+    name = key[:-1] if like else key
+    column = getattr(model, (aliases or {}).get(name, name))
+    if like:
+        return column.contains(value, autoescape=True)
+    if isinstance(value, (list, tuple)):
+        return column.in_(value)
+    return column == value
 
 
 def configure():
@@ -437,12 +461,13 @@ def volume_get(context, volume_id, project_only=True):
 
 def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
                    sort_keys=None, sort_dirs=None, project_only=True):
-    """Live volumes matching ``filters`` (exact column matches), keyset-paginated."""
+    """Live volumes matching ``filters`` (exact column matches, or substring matches for
+    ``key~``: see ``_filter_clause``), keyset-paginated."""
     sort_keys, sort_dirs = _sort_with_tiebreakers(sort_keys, sort_dirs)
     with _reader(context) as session:
         stmt = _volume_query(context, project_only)
         for key, value in (filters or {}).items():
-            stmt = stmt.where(getattr(models.Volume, key) == value)
+            stmt = stmt.where(_filter_clause(models.Volume, key, value))
         marker_row = None
         if marker is not None:
             marker_row = session.scalars(_volume_query(context, project_only).where(
@@ -758,8 +783,9 @@ def attachment_get_all(context, filters=None, marker=None, limit=None, offset=No
                        sort_keys=None, sort_dirs=None, project_only=True, project_id=None):
     """Live attachments matching ``filters``, keyset-paginated.
 
-    :param filters: exact matches on attachment columns; ``status`` is an alias of
-        ``attach_status`` and ``instance_id`` of ``instance_uuid``.
+    :param filters: exact matches on attachment columns (``key~``: substring matches, see
+        ``_filter_clause``); ``status`` is an alias of ``attach_status`` and
+        ``instance_id`` of ``instance_uuid``.
     :param project_only: scope to the caller's project (ignored for admins, who may pass
         ``project_id`` to pick one project).
     """
@@ -767,12 +793,8 @@ def attachment_get_all(context, filters=None, marker=None, limit=None, offset=No
     with _reader(context) as session:
         stmt = _attachment_query(context, project_only, project_id)
         for key, value in (filters or {}).items():
-            key = {'status': 'attach_status', 'instance_id': 'instance_uuid'}.get(key, key)
-            column = getattr(models.VolumeAttachment, key)
-            if isinstance(value, (list, tuple)):
-                stmt = stmt.where(column.in_(value))
-            else:
-                stmt = stmt.where(column == value)
+            stmt = stmt.where(_filter_clause(models.VolumeAttachment, key, value,
+                                             ATTACHMENT_FILTER_ALIASES))
         marker_row = None
         if marker is not None:
             marker_row = session.scalars(_attachment_query(context, project_only).where(

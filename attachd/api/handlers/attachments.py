@@ -11,6 +11,7 @@ from attachd.api import validation
 from attachd.api.views import attachments as views
 from attachd.api.views import common as common_views
 from attachd.db import api as db_api
+from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import fields
@@ -18,6 +19,13 @@ from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.policies import attachments as policies
 from attachd import policy
+
+
+# What admins may filter with key~ (3.34): the text columns among the filterable ones.
+LIKE_FILTER_KEYS = db_api.text_columns(
+    models.VolumeAttachment,
+    set(db_api.ATTACHMENT_SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']),
+    db_api.ATTACHMENT_FILTER_ALIASES)
 
 
 def _get(ctx, attachment_id):
@@ -36,7 +44,7 @@ def _list(req, view):
     marker, limit, offset = listing.pagination(req)
     sort_keys, sort_dirs = listing.sorting(req, db_api.ATTACHMENT_SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['attachment'],
-                              db_api.ATTACHMENT_SORT_KEYS)
+                              db_api.ATTACHMENT_SORT_KEYS, LIKE_FILTER_KEYS)
     project_only, project_id = listing.scope(req)
     found = attachment_obj.VolumeAttachmentList.get_all(
         ctx, filters, marker, limit, offset, sort_keys, sort_dirs, project_only, project_id)

@@ -15,6 +15,7 @@ from attachd.api.views import common as common_views
 from attachd.api.views import volumes as views
 from attachd.conf import CONF
 from attachd.db import api as db_api
+from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import fields
@@ -24,6 +25,10 @@ from attachd.policies import volumes as policies
 from attachd import policy
 
 LOG = logging.getLogger(__name__)
+
+# What admins may filter with key~ (3.34): the text columns among the filterable ones.
+LIKE_FILTER_KEYS = db_api.text_columns(
+    models.Volume, set(db_api.VOLUME_SORT_KEYS) | set(listing.RESOURCE_FILTERS['volume']))
 
 
 def get_volume(ctx, volume_id):
@@ -39,7 +44,7 @@ def _list(req, view):
     marker, limit, offset = listing.pagination(req)
     sort_keys, sort_dirs = listing.sorting(req, db_api.VOLUME_SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['volume'],
-                              db_api.VOLUME_SORT_KEYS)
+                              db_api.VOLUME_SORT_KEYS, LIKE_FILTER_KEYS)
     if 'bootable' in filters:
         filters['bootable'] = strutils.bool_from_string(filters['bootable'])
     project_only, project_id = listing.scope(req)
