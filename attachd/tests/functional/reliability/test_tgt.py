@@ -6,15 +6,25 @@ Each test runs its own tgtd (own control port and portal port, see
 (qemu-io's libiscsi) checks who can log in.
 """
 
+import os
+import signal
 import subprocess
+import sys
+import threading
+import time
 
 import fixtures
 
+from attachd import context
 from attachd.drivers import tgt
+from attachd.manager import rpcapi
+from attachd.objects import volume as volume_obj
+from attachd.tests import base
 from attachd.tests.functional.drivers import test_tgt
 from attachd.tests.functional import fixtures as api_fixtures
 from attachd.tests.functional.manager import base as mbase
 from attachd.tests.functional.reliability import base as rbase
+from attachd.tests.functional.reliability import services
 
 HOST_A = mbase.connector('compute1', 'iqn.2026-01.org.example:compute1')
 HOST_B = mbase.connector('compute2', 'iqn.2026-01.org.example:compute2')
@@ -183,3 +193,143 @@ class TgtFaultTest(TgtApiTestCase):
         self.svc = self.start_manager('tgt')
         self.assertEqual(before, self.target_view())
         self.assertLogsIn(info, HOST_A['initiator'])
+
+
+class ManagerKilledTest(base.PostgreSQLMixin, base.DbTestCase):
+    """attachd-manager (a real process, over the shared RabbitMQ, with its own tgtd)
+    SIGKILLed while an update has granted access but not recorded it; then restarted."""
+
+    def setUp(self):
+        super().setUp()
+        base.need_rabbit(self)
+        base.need_service(self, 'tgtd, tgtadm and qemu-io as root', test_tgt.tgt_usable())
+        self.host = 'killed-%s' % rbase.new_uuid()[:8]
+        # tgtd refuses large control ports (exit 34); distinct from TgtTestCase's.
+        self.control_port = 1000 + (os.getpid() + 15000) % 30000
+        self.portal_port = services.free_port()
+        url = 'rabbit://guest:guest@127.0.0.1:5672/'
+        self.flags(transport_url=url, rpc_response_timeout_api=5)
+        self.flags(report_interval=1, group='manager')
+        self.config = os.path.join(self.state_path, 'attachd.conf')
+        with open(self.config, 'w') as f:
+            f.write(MANAGER_CONF % {
+                'url': url, 'host': self.host, 'state_path': self.state_path,
+                'db': self.engine.url.render_as_string(hide_password=False),
+                'control_port': self.control_port, 'portal_port': self.portal_port})
+        self.marker = os.path.join(self.state_path, 'blocked')
+        self.addCleanup(self.kill_tgtd)
+        self.api_fixture = self.useFixture(api_fixtures.APIFixture(own_database=False,
+                                                                   with_manager=False))
+        self.flags(transport_url=url, rpc_response_timeout_api=5)
+        self.nova = rbase.Client(self.api_fixture.app, token='user:project',
+                                 roles='member,reader,service')
+        self.process = None
+
+    def start(self, block):
+        env = dict(os.environ)
+        env.pop('ATTACHD_TEST_BLOCK_MARKER', None)
+        if block:
+            env['ATTACHD_TEST_BLOCK_MARKER'] = self.marker
+        log = open(os.path.join(self.state_path, 'manager-%d.log' % block), 'w')
+        self.addCleanup(log.close)
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'attachd.tests.functional.reliability.blocking_manager',
+             '--config-file', self.config], env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(self._kill, self.process)
+        services.wait_until(lambda: 'serving' in open(log.name).read(), timeout=60)
+        self.assertIsNone(self.process.poll(), open(log.name).read()[-3000:])
+
+    @staticmethod
+    def _kill(process):
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
+
+    def kill_tgtd(self):
+        pid_file = os.path.join(self.state_path, 'tgt-volumes',
+                                'tgtd-%d.pid' % self.control_port)
+        try:
+            with open(pid_file) as f:
+                os.kill(int(f.read().strip()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+    def targets(self):
+        out = subprocess.run(['tgtadm', '--control-port', str(self.control_port), '--lld',
+                              'iscsi', '--op', 'show', '--mode', 'target'],
+                             capture_output=True, text=True, timeout=30).stdout
+        return tgt.parse_targets(out)
+
+    def test_sigkill_during_update_then_restart(self):
+        self.start(block=True)
+        volume = volume_obj.Volume(self.api_fixture_ctx(), size=1, project_id='project',
+                                   user_id='user', status='creating',
+                                   attach_status='detached', host='%s@tgt' % self.host)
+        volume.create()
+        rpcapi.ManagerAPI().create_volume(self.api_fixture_ctx(), volume)
+        rbase.wait_for(lambda: volume_obj.Volume.get_by_id(
+            self.api_fixture_ctx(), volume.id, project_only=False).status == 'available',
+            timeout=30)
+        created = self.nova.create(volume.id, mbase.INSTANCE_A)
+        self.assertEqual(200, created.status, created)
+        attachment_id = created.json['attachment']['id']
+
+        answers = []
+        caller = threading.Thread(target=lambda: answers.append(
+            self.nova.update(attachment_id, HOST_A)), daemon=True)
+        started = time.monotonic()
+        caller.start()
+        rbase.wait_for(lambda: os.path.exists(self.marker), timeout=30)
+        # Access granted, not recorded: the manager dies here.
+        self.assertEqual([HOST_A['initiator']],
+                         self.targets()['iqn.2026-01.org.attachd.test:volume-%s'
+                                        % volume.id]['acl'])
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+        caller.join(30)
+        self.assertFalse(caller.is_alive())
+        # The API answered within its timeout (5 s), with a clean fault.
+        self.assertLess(time.monotonic() - started, 5 + 10)
+        self.assertIn(answers[0].status, (503, 504), answers[0])
+        self.assertEqual(['computeFault' if answers[0].status == 504 else
+                          'serviceUnavailable'], list(answers[0].json))
+        shown = self.nova.get('/attachments/%s' % attachment_id).json['attachment']
+        self.assertEqual('reserved', shown['status'])
+        self.assertEqual({}, shown['connection_info'])
+
+        # Restarted: its reconciliation removes the export nobody owns...
+        self.start(block=False)
+        self.assertEqual({}, self.targets())
+        # ... and Nova's retry connects for real.
+        retry = self.nova.update(attachment_id, HOST_A)
+        self.assertEqual(200, retry.status, retry)
+        info = retry.json['attachment']['connection_info']
+        code, output = test_tgt.qemu_io(info, HOST_A['initiator'], 'read 0 512')
+        self.assertEqual(0, code, output)
+        code, _output = test_tgt.qemu_io(info, NEVER, 'read 0 512')
+        self.assertNotEqual(0, code)
+
+    def api_fixture_ctx(self):
+        return context.get_admin_context()
+
+
+MANAGER_CONF = """
+[DEFAULT]
+transport_url = %(url)s
+host = %(host)s
+state_path = %(state_path)s
+enabled_backends = tgt
+debug = true
+
+[database]
+connection = %(db)s
+
+[manager]
+report_interval = 1
+
+[tgt]
+connector_driver = tgt
+tgt_control_port = %(control_port)d
+tgt_portal_port = %(portal_port)d
+tgt_iqn_prefix = iqn.2026-01.org.attachd.test:
+"""
