@@ -674,7 +674,7 @@ def _lock_volume(session, volume_id):
     return volume
 
 
-def _recompute_volume_status(session, volume_id):
+def _recompute_volume_status(session, volume_id, volume=None, statuses=None):
     """Set the volume's status and attach_status from its live attachments.
 
     Cinder's rule (``volume_detached``): the first of attached, attaching, detaching,
@@ -685,13 +685,21 @@ def _recompute_volume_status(session, volume_id):
     Must run in the transaction that changed the attachments; takes the volume's row lock
     and reads the attachments with a locking read, so rows committed by concurrent
     transactions are seen.
+
+    :param volume: the row :func:`_lock_volume` returned, when this transaction holds the
+        lock already.
+    :param statuses: the attach statuses of the live attachments, when the caller read them
+        under that lock already (each saves a round trip on the hot path).
     """
-    volume = _lock_volume(session, volume_id)
-    statuses = set(session.scalars(
-        sa.select(models.VolumeAttachment.attach_status)
-        .where(models.VolumeAttachment.volume_id == volume_id,
-               models.VolumeAttachment.deleted == sa.false())
-        .with_for_update()))
+    if volume is None:
+        volume = _lock_volume(session, volume_id)
+    if statuses is None:
+        statuses = session.scalars(
+            sa.select(models.VolumeAttachment.attach_status)
+            .where(models.VolumeAttachment.volume_id == volume_id,
+                   models.VolumeAttachment.deleted == sa.false())
+            .with_for_update())
+    statuses = set(statuses)
     attach_status = AttachStatus.DETACHED
     for candidate in AttachStatus.PRECEDENCE:
         if candidate in statuses:
@@ -707,6 +715,25 @@ def _recompute_volume_status(session, volume_id):
     session.execute(sa.update(models.Volume).where(models.Volume.id == volume_id)
                     .values(**values))
     return values.get('status', volume.status), attach_status
+
+
+def _locked_live_attachments(session, volume_id):
+    """The volume's live attachments, read under its row lock with a locking read."""
+    return list(session.scalars(
+        sa.select(models.VolumeAttachment)
+        .where(models.VolumeAttachment.volume_id == volume_id,
+               models.VolumeAttachment.deleted == sa.false())
+        .order_by(models.VolumeAttachment.created_at, models.VolumeAttachment.id)
+        .with_for_update()))
+
+
+def _attachment_volume_id(session, attachment_id):
+    volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
+        models.VolumeAttachment.id == attachment_id,
+        models.VolumeAttachment.deleted == sa.false())).first()
+    if volume_id is None:
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+    return volume_id
 
 
 def _reserve_message(volume_id, allowed, status):
@@ -834,20 +861,19 @@ def attachment_get_all_by_volumes(context, volume_ids):
     return result
 
 
-def _specs_rows(attachment_id, connector):
-    return [models.AttachmentSpec(attachment_id=attachment_id, key=key,
-                                  value=jsonutils.dumps(value))
-            for key, value in connector.items()]
-
-
 def _write_connector(session, attachment_id, connector):
-    """Replace the attachment's ``attachment_specs`` rows with ``connector``'s keys."""
+    """Replace the attachment's ``attachment_specs`` rows with ``connector``'s keys (one
+    soft delete and one multi-row insert, whatever the number of keys)."""
     session.execute(sa.update(models.AttachmentSpec)
                     .where(models.AttachmentSpec.attachment_id == attachment_id,
                            models.AttachmentSpec.deleted == sa.false())
                     .values(**_soft_delete_values()))
     if connector:
-        session.add_all(_specs_rows(attachment_id, connector))
+        now = _now()
+        session.execute(sa.insert(models.AttachmentSpec), [
+            {'attachment_id': attachment_id, 'key': key, 'value': jsonutils.dumps(value),
+             'created_at': now, 'deleted': False}
+            for key, value in connector.items()])
 
 
 def attachment_specs_get(context, attachment_id):
@@ -859,19 +885,24 @@ def attachment_specs_get(context, attachment_id):
         return {row.key: jsonutils.loads(row.value) for row in rows}
 
 
-def _connected_other_instances(session, volume_id, attachment_id, instance_uuid):
-    """Live connected attachments of the volume held by another instance."""
-    stmt = sa.select(models.VolumeAttachment.id).where(
-        models.VolumeAttachment.volume_id == volume_id,
-        models.VolumeAttachment.id != attachment_id,
-        models.VolumeAttachment.deleted == sa.false(),
-        models.VolumeAttachment.connector.is_not(None))
-    if instance_uuid is None:
-        stmt = stmt.where(models.VolumeAttachment.instance_uuid.is_not(None))
-    else:
-        stmt = stmt.where(sa.or_(models.VolumeAttachment.instance_uuid.is_(None),
-                                 models.VolumeAttachment.instance_uuid != instance_uuid))
-    return list(session.scalars(stmt))
+def _check_connectable(volume, attachment, live):
+    """Raise AttachmentConflict when ``attachment`` may not be connected.
+
+    :param volume: the volume row (status, multiattach).
+    :param live: the volume's live attachment rows.
+    """
+    if 'error' in volume.status:
+        raise exception.AttachmentConflict(reason=_(
+            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
+            'connected.') % {'id': volume.id, 'status': volume.status})
+    if volume.multiattach:
+        return
+    for other in live:
+        if (other.id != attachment.id and other.connector is not None and
+                other.instance_uuid != attachment.instance_uuid):
+            raise exception.AttachmentConflict(reason=_(
+                'Volume %(id)s is not multiattach and is already connected to another '
+                'instance.') % {'id': volume.id})
 
 
 def attachment_check_connectable(context, attachment_id):
@@ -882,26 +913,22 @@ def attachment_check_connectable(context, attachment_id):
         another instance holds a connection to it.
     """
     with _reader(context) as session:
-        _check_connectable(session, context, attachment_id)
+        volume_id = _attachment_volume_id(session, attachment_id)
+        volume = session.execute(
+            sa.select(models.Volume.id, models.Volume.status, models.Volume.multiattach)
+            .where(models.Volume.id == volume_id)).first()
+        live = list(session.scalars(sa.select(models.VolumeAttachment).where(
+            models.VolumeAttachment.volume_id == volume_id,
+            models.VolumeAttachment.deleted == sa.false())))
+        attachment = _find(live, attachment_id)
+        _check_connectable(volume, attachment, live)
 
 
-def _check_connectable(session, context, attachment_id):
-    attachment = session.scalars(_attachment_query(context, project_only=False).where(
-        models.VolumeAttachment.id == attachment_id)).first()
-    if attachment is None:
-        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-    volume = session.scalars(sa.select(models.Volume).where(
-        models.Volume.id == attachment.volume_id)).first()
-    if 'error' in volume.status:
-        raise exception.AttachmentConflict(reason=_(
-            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
-            'connected.') % {'id': volume.id, 'status': volume.status})
-    if not volume.multiattach and _connected_other_instances(
-            session, volume.id, attachment_id, attachment.instance_uuid):
-        raise exception.AttachmentConflict(reason=_(
-            'Volume %(id)s is not multiattach and is already connected to another '
-            'instance.') % {'id': volume.id})
-    return attachment
+def _find(rows, attachment_id):
+    for row in rows:
+        if row.id == attachment_id:
+            return row
+    raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
 
 
 @_retry_on_deadlock
@@ -914,34 +941,28 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
     :returns: the updated attachment row.
     """
     with _writer(context) as session:
-        attachment = session.scalars(sa.select(models.VolumeAttachment).where(
-            models.VolumeAttachment.id == attachment_id,
-            models.VolumeAttachment.deleted == sa.false())).first()
-        if attachment is None:
-            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _lock_volume(session, attachment.volume_id)
-        _check_connectable(session, context, attachment_id)
+        volume_id = _attachment_volume_id(session, attachment_id)
+        volume = _lock_volume(session, volume_id)
+        live = _locked_live_attachments(session, volume_id)
+        attachment = _find(live, attachment_id)
+        _check_connectable(volume, attachment, live)
+        now = _now()
         update = {
             'attach_status': AttachStatus.ATTACHING,
             'attached_host': connector.get('host'),
             'mountpoint': connector.get('mountpoint') or 'na',
-            'attach_time': _now(),
+            'attach_time': now,
             'connector': jsonutils.dumps(connector),
             'connection_info': jsonutils.dumps(connection_info),
-            'updated_at': _now(),
+            'updated_at': now,
         }
         update.update(values or {})
-        won = session.execute(
-            sa.update(models.VolumeAttachment)
-            .where(models.VolumeAttachment.id == attachment_id,
-                   models.VolumeAttachment.deleted == sa.false())
-            .values(**update)).rowcount == 1
-        if not won:
-            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _write_connector(session, attachment_id, connector)
-        _recompute_volume_status(session, attachment.volume_id)
+        for key, value in update.items():
+            setattr(attachment, key, value)
         session.flush()
-        session.refresh(attachment)
+        _write_connector(session, attachment_id, connector)
+        _recompute_volume_status(session, volume_id, volume,
+                                 [row.attach_status for row in live])
         return attachment
 
 
@@ -949,16 +970,12 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
 def attachment_complete(context, attachment_id):
     """Mark an attachment ``attached`` and recompute its volume's status."""
     with _writer(context) as session:
-        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
-            models.VolumeAttachment.id == attachment_id,
-            models.VolumeAttachment.deleted == sa.false())).first()
-        if volume_id is None:
-            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _lock_volume(session, volume_id)
+        volume_id = _attachment_volume_id(session, attachment_id)
+        volume = _lock_volume(session, volume_id)
         if not conditional_update(context, models.VolumeAttachment, attachment_id,
                                   {'attach_status': AttachStatus.ATTACHED}, {}):
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _recompute_volume_status(session, volume_id)
+        _recompute_volume_status(session, volume_id, volume)
 
 
 # attachment_destroy's default: delete whatever connection the attachment has.
@@ -979,18 +996,14 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR)
     :raises AttachmentChanged: the connector is no longer ``expected_connector``.
     """
     with _writer(context) as session:
-        volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
-            models.VolumeAttachment.id == attachment_id,
-            models.VolumeAttachment.deleted == sa.false())).first()
-        if volume_id is None:
-            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _lock_volume(session, volume_id)
+        volume_id = _attachment_volume_id(session, attachment_id)
+        volume = _lock_volume(session, volume_id)
+        # Under the volume's lock, which attachment_connected also takes; a locking read,
+        # so MySQL's repeatable read does not answer from an older snapshot.
+        live = _locked_live_attachments(session, volume_id)
+        attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
-            # Under the volume's lock, which attachment_connected also takes; a locking
-            # read, so MySQL's repeatable read does not answer from an older snapshot.
-            stored = session.scalars(sa.select(models.VolumeAttachment.connector).where(
-                models.VolumeAttachment.id == attachment_id,
-                models.VolumeAttachment.deleted == sa.false()).with_for_update()).first()
+            stored = attachment.connector
             if (jsonutils.loads(stored) if stored else None) != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         values = _soft_delete_values()
@@ -1002,8 +1015,10 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR)
                         .where(models.AttachmentSpec.attachment_id == attachment_id,
                                models.AttachmentSpec.deleted == sa.false())
                         .values(**_soft_delete_values()))
-        _recompute_volume_status(session, volume_id)
-        return attachment_get_all_by_volume(context, volume_id)
+        remaining = [row for row in live if row.id != attachment_id]
+        _recompute_volume_status(session, volume_id, volume,
+                                 [row.attach_status for row in remaining])
+        return remaining
 
 
 def attachment_disconnected(context, attachment_id):
