@@ -99,7 +99,8 @@ def reserve(context, volume, instance_uuid=None, mode=None):
     :raises InvalidVolume: the volume cannot be reserved now (Cinder's wording).
     """
     return attachment_obj.VolumeAttachment.reserve(context, volume.id, instance_uuid,
-                                                  _reserve_mode(volume, mode))
+                                                  _reserve_mode(volume, mode),
+                                                  volume.multiattach)
 
 
 def connect(context, volume, attachment, connector):

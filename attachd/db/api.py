@@ -459,6 +459,13 @@ def volume_get(context, volume_id, project_only=True):
         return volume
 
 
+def volume_get_with_admin_metadata(context, volume_id, project_only=True):
+    """The live volume and its admin metadata, in one transaction."""
+    with _reader(context):
+        volume = volume_get(context, volume_id, project_only)
+        return volume, volume_admin_metadata_get(context, volume_id)
+
+
 def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
                    sort_keys=None, sort_dirs=None, project_only=True):
     """Live volumes matching ``filters`` (exact column matches, or substring matches for
@@ -743,7 +750,8 @@ def _reserve_message(volume_id, allowed, status):
 
 
 @_retry_on_deadlock
-def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None):
+def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
+                       multiattach=None):
     """Reserve a volume for an instance and create its ``reserved`` attachment.
 
     One transaction: a CAS moves the volume to ``reserved`` if its status allows a
@@ -757,14 +765,15 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None)
     :raises VolumeNotFound: the volume does not exist or belongs to another project.
     :raises InvalidVolume: the volume cannot be reserved, with Cinder's wording.
     """
-    volume = volume_get(context, volume_id)
-    allowed = (VolumeStatus.RESERVABLE_MULTIATTACH if volume.multiattach
+    if multiattach is None:
+        multiattach = volume_get(context, volume_id).multiattach
+    allowed = (VolumeStatus.RESERVABLE_MULTIATTACH if multiattach
                else VolumeStatus.RESERVABLE)
     with _writer(context) as session:
         won = conditional_update(
             context, models.Volume, volume_id,
             {'status': VolumeStatus.RESERVED},
-            {'status': allowed, 'multiattach': volume.multiattach})
+            {'status': allowed, 'multiattach': multiattach})
         if not won and instance_uuid is not None:
             same_instance = sa.exists().where(
                 models.VolumeAttachment.volume_id == models.Volume.id,
@@ -784,7 +793,7 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None)
                     'state. The Volume %(id)s currently has a status of: %(status)s ') %
                     {'id': volume_id, 'status': current})
             cinder_allowed = (VolumeStatus.AVAILABLE, VolumeStatus.IN_USE,
-                              VolumeStatus.DOWNLOADING) if volume.multiattach else allowed
+                              VolumeStatus.DOWNLOADING) if multiattach else allowed
             raise exception.InvalidVolume(
                 reason=_reserve_message(volume_id, cinder_allowed, current))
         attachment = models.VolumeAttachment(
@@ -804,6 +813,23 @@ def attachment_get(context, attachment_id, project_only=True):
         if attachment is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         return attachment
+
+
+def attachment_get_with_volume(context, attachment_id, project_only=True):
+    """The live attachment, its volume and the volume's admin metadata, in one
+    transaction: what every attachment call reads first.
+
+    :returns: ``(attachment row, volume row, admin metadata dict)``.
+    """
+    with _reader(context) as session:
+        row = session.execute(
+            _attachment_query(context, project_only)
+            .add_columns(models.Volume)
+            .where(models.VolumeAttachment.id == attachment_id)).first()
+        if row is None:
+            raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        attachment, volume = row
+        return attachment, volume, volume_admin_metadata_get(context, volume.id)
 
 
 def attachment_get_all(context, filters=None, marker=None, limit=None, offset=None,
@@ -885,7 +911,7 @@ def attachment_specs_get(context, attachment_id):
         return {row.key: jsonutils.loads(row.value) for row in rows}
 
 
-def _check_connectable(volume, attachment, live):
+def check_connectable(volume, attachment, live):
     """Raise AttachmentConflict when ``attachment`` may not be connected.
 
     :param volume: the volume row (status, multiattach).
@@ -921,7 +947,7 @@ def attachment_check_connectable(context, attachment_id):
             models.VolumeAttachment.volume_id == volume_id,
             models.VolumeAttachment.deleted == sa.false())))
         attachment = _find(live, attachment_id)
-        _check_connectable(volume, attachment, live)
+        check_connectable(volume, attachment, live)
 
 
 def _find(rows, attachment_id):
@@ -945,7 +971,7 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         volume = _lock_volume(session, volume_id)
         live = _locked_live_attachments(session, volume_id)
         attachment = _find(live, attachment_id)
-        _check_connectable(volume, attachment, live)
+        check_connectable(volume, attachment, live)
         now = _now()
         update = {
             'attach_status': AttachStatus.ATTACHING,

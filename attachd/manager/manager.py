@@ -186,8 +186,12 @@ class Manager:
             mode = self._attach_mode(volume, attachment, connector)
             connector['mode'] = mode
             self._validate_connector(connector)
-            attachment.check_connectable()
-            others = self._other_connectors(context, volume.id, attachment.id)
+            # One read serves the early conflict check (before the backend is touched)
+            # and the list of connections that must survive an undo.
+            siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
+                                                                             volume.id)
+            attachment.check_connectable(volume, siblings)
+            others = [a.connector for a in siblings if a.id != attachment.id and a.connector]
             previous = attachment.connector
             try:
                 with driver_errors(volume.id, 'Exporting'):

@@ -90,10 +90,20 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
         self.obj_reset_changes([attrname])
 
     @classmethod
-    def get_by_id(cls, context, volume_id, project_only=True):
-        """The volume; raises VolumeNotFound for another project's volume unless admin."""
-        return cls._from_db_object(context, cls(context),
-                                   db_api.volume_get(context, volume_id, project_only))
+    def get_by_id(cls, context, volume_id, project_only=True, with_admin_metadata=False):
+        """The volume; raises VolumeNotFound for another project's volume unless admin.
+
+        :param with_admin_metadata: also load its admin metadata, in the same transaction.
+        """
+        if not with_admin_metadata:
+            return cls._from_db_object(context, cls(context),
+                                       db_api.volume_get(context, volume_id, project_only))
+        row, admin_metadata = db_api.volume_get_with_admin_metadata(context, volume_id,
+                                                                    project_only)
+        volume = cls._from_db_object(context, cls(context), row)
+        volume.admin_metadata = admin_metadata
+        volume.obj_reset_changes(['admin_metadata'])
+        return volume
 
     def create(self, metadata=None, admin_metadata=None):
         values = _naive(self.obj_get_changes())

@@ -3,6 +3,7 @@
 from oslo_serialization import jsonutils
 
 from attachd.db import api as db_api
+from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 
@@ -49,20 +50,52 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         self.obj_reset_changes(['volume'])
 
     @classmethod
-    def get_by_id(cls, context, attachment_id, project_only=True):
-        """The live attachment; VolumeAttachmentNotFound for another project's one."""
-        return cls._from_db_object(
-            context, cls(context), db_api.attachment_get(context, attachment_id, project_only))
+    def get_by_id(cls, context, attachment_id, project_only=True, with_volume=False):
+        """The live attachment; VolumeAttachmentNotFound for another project's one.
+
+        :param with_volume: also load its volume and the volume's admin metadata, in the
+            same transaction.
+        """
+        if not with_volume:
+            return cls._from_db_object(
+                context, cls(context),
+                db_api.attachment_get(context, attachment_id, project_only))
+        from attachd.objects import volume as volume_obj
+        row, volume_row, admin_metadata = db_api.attachment_get_with_volume(
+            context, attachment_id, project_only)
+        attachment = cls._from_db_object(context, cls(context), row)
+        volume = volume_obj.Volume._from_db_object(context, volume_obj.Volume(context),
+                                                   volume_row)
+        volume.admin_metadata = admin_metadata
+        volume.obj_reset_changes(['admin_metadata'])
+        attachment.volume = volume
+        attachment.obj_reset_changes(['volume'])
+        return attachment
 
     @classmethod
-    def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None):
-        """Reserve ``volume_id`` (compare-and-swap) and return the new attachment."""
-        row = db_api.attachment_reserve(context, volume_id, instance_uuid, attach_mode)
+    def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None,
+                multiattach=None):
+        """Reserve ``volume_id`` (compare-and-swap) and return the new attachment.
+
+        :param multiattach: the volume's flag, when the caller has read the volume already.
+        """
+        row = db_api.attachment_reserve(context, volume_id, instance_uuid, attach_mode,
+                                        multiattach)
         return cls._from_db_object(context, cls(context), row)
 
-    def check_connectable(self):
-        """Raise AttachmentConflict if this attachment may not be connected now."""
-        db_api.attachment_check_connectable(self._context, self.id)
+    def check_connectable(self, volume=None, siblings=None):
+        """Raise AttachmentConflict if this attachment may not be connected now.
+
+        With the ``volume`` and its live attachments (``siblings``) already at hand the
+        check costs no query; the authoritative one runs again under the volume's lock
+        when the connection is recorded.
+        """
+        if volume is None or siblings is None:
+            db_api.attachment_check_connectable(self._context, self.id)
+            return
+        if not any(a.id == self.id for a in siblings):
+            raise exception.VolumeAttachmentNotFound(attachment_id=self.id)
+        db_api.check_connectable(volume, self, siblings)
 
     def connected(self, connector, connection_info, **values):
         """Record the connection the backend made; the volume goes to ``attaching``."""

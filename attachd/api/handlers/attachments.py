@@ -32,7 +32,7 @@ def _get(ctx, attachment_id):
     """The caller's attachment (another project's is a 404, as a missing one)."""
     if not uuidutils.is_uuid_like(attachment_id):
         raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-    return attachment_obj.VolumeAttachment.get_by_id(ctx, attachment_id)
+    return attachment_obj.VolumeAttachment.get_by_id(ctx, attachment_id, with_volume=True)
 
 
 def _authorize(ctx, action, volume):
@@ -88,7 +88,7 @@ def create(req):
     Answers 200, as Cinder."""
     ctx = req.context
     body = req.json['attachment']
-    volume = volume_obj.Volume.get_by_id(ctx, body['volume_uuid'])
+    volume = volume_obj.Volume.get_by_id(ctx, body['volume_uuid'], with_admin_metadata=True)
     _authorize(ctx, policies.CREATE, volume)
     if (volume.multiattach and volume.bootable
             and volume.status == fields.VolumeStatus.IN_USE):
