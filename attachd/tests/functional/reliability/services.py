@@ -5,6 +5,7 @@ machine serve every other test and are never touched."""
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -73,69 +74,59 @@ class PrivatePostgreSQL(fixtures.Fixture):
 
 
 class TcpProxy(fixtures.Fixture):
-    """Forwards a free local port to ``target``; :meth:`cut` drops every connection and
-    refuses new ones (what clients see of a broker that went away), :meth:`restore`
-    accepts again."""
+    """Forwards a free local port to ``target``; :meth:`cut` resets every connection and
+    every new one (what clients see of a broker that went away), :meth:`restore` forwards
+    again. The port stays bound all along, so nothing else can take it meanwhile."""
 
     def __init__(self, target_port, target_host='127.0.0.1'):
         super().__init__()
         self.target = (target_host, target_port)
 
     def _setUp(self):
-        self.port = free_port()
         self._lock = threading.Lock()
         self._sockets = []
-        self._server = None
-        self._stopped = False
-        self.restore()
+        self._cut = False
+        self._server = socket.socket()
+        self._server.bind(('127.0.0.1', 0))
+        self._server.listen(64)
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
         self.addCleanup(self._shutdown)
 
-    def restore(self):
-        """Listen again (the port stays the same)."""
-        with self._lock:
-            server = socket.socket()
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(('127.0.0.1', self.port))
-            server.listen(64)
-            self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-
     def cut(self):
-        """Close the listening socket and every connection: new connections are
-        refused, established ones reset."""
+        """Reset every connection; new ones are reset as soon as they are accepted."""
         with self._lock:
-            server, self._server = self._server, None
+            self._cut = True
             sockets, self._sockets = self._sockets, []
-        if server is not None:
-            server.close()
         for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+            _reset(sock)
+
+    def restore(self):
+        with self._lock:
+            self._cut = False
 
     def _shutdown(self):
-        self._stopped = True
         self.cut()
+        self._server.close()
 
-    def _accept(self, server):
+    def _accept(self):
         while True:
             try:
-                client, _address = server.accept()
+                client, _address = self._server.accept()
             except OSError:
                 return
+            with self._lock:
+                cut = self._cut
+            if cut:
+                _reset(client)
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:
-                client.close()
+                _reset(client)
                 continue
             upstream.settimeout(None)
             with self._lock:
-                if self._server is not server:
-                    client.close()
-                    upstream.close()
-                    return
                 self._sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -155,6 +146,15 @@ class TcpProxy(fixtures.Fixture):
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def _reset(sock):
+    """Close with a TCP reset (linger 0), as a dead peer's host answers."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    except OSError:
+        pass
+    sock.close()
 
 
 def wait_until(predicate, timeout, interval=0.1):

@@ -24,6 +24,9 @@ from attachd.tests.functional.reliability import services
 THREADS = 4
 # A 503 must come quickly: no request hangs for longer than this while a service is down.
 FAST = 5.0
+# The same through the RPC client, which tries the broker twice before it gives up; still
+# far below the RPC timeout Cinder's callers wait for (60 s).
+FAST_BROKER = 10.0
 
 
 class Load:
@@ -171,7 +174,7 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
     """The broker goes away and comes back under load.
 
     Not a second RabbitMQ node: a TCP proxy in front of the shared broker, which the test
-    cuts (every connection reset, new ones refused) and restores. For attachd's clients
+    cuts (every connection, and every new one, reset) and restores. For attachd's clients
     that is what a broker restart looks like, it takes milliseconds instead of the
     seconds a node needs to boot, and the shared broker other tests use is never touched.
     """
@@ -226,8 +229,9 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
         finally:
             load.stop()
         # Requests already waiting for the manager when the broker went away may time
-        # out (504 after rpc_response_timeout_api); those sent while it is away are 503.
-        in_flight = [r for r in load.results if r[3] - r[1] < cut_at + 0.2]
+        # out (504 after rpc_response_timeout_api), and so may those that reach the
+        # broker once it is back but before the manager has reconnected; those that
+        # end while it is away are 503s.
         statuses = {}
         for status, _seconds, body, _at in load.results:
             statuses[status] = statuses.get(status, 0) + 1
@@ -238,9 +242,11 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
                                                                  504}, statuses)
         for status, seconds, body, at in load.results:
             if status == 504:
-                self.assertIn((status, seconds, body, at), in_flight)
+                self.assertTrue(at - seconds < cut_at + 0.2 or at > restored_at,
+                                (seconds, at, cut_at, restored_at))
             if status == 503:
-                self.assertLess(seconds, FAST, body)
+                # The client tries the broker twice (retry=1) with a pause between.
+                self.assertLess(seconds, FAST_BROKER, body)
         during = [r[0] for r in load.results if cut_at < r[3] - r[1] < restored_at]
         self.assertIn(503, during, statuses)
         after = [r[0] for r in load.results if r[3] - r[1] > recovered_at + 0.5]
