@@ -133,12 +133,29 @@ def create(context, volume, instance_uuid=None, connector=None, mode=None):
             with excutils.save_and_reraise_exception():
                 LOG.warning('Connecting new attachment %s failed; deleting its reservation',
                             attachment.id)
-                try:
-                    attachment.destroy()
-                except exception.VolumeAttachmentNotFound:
-                    pass
+                _roll_back(context, volume, attachment)
     _notify(context, notifications.ATTACHMENT_CREATE, volume, attachment)
     return attachment
+
+
+def _roll_back(context, volume, attachment):
+    """Delete a reservation whose connection failed. When the manager connected it after
+    all (its answer was lost to a timeout or a broker failure), the connection is revoked
+    as a delete would: deleting the row alone would leave that host its access."""
+    try:
+        attachment.destroy(only_if_unchanged=True)
+    except exception.VolumeAttachmentNotFound:
+        pass
+    except exception.AttachmentChanged:
+        try:
+            delete(context, volume, attachment_obj.VolumeAttachment.get_by_id(
+                context, attachment.id, project_only=False))
+        except Exception:
+            # The row stays, connected and listed: a delete revokes it later, and the
+            # manager's reconciliation keeps exports that a live attachment owns.
+            LOG.exception('Attachment %s was connected although its creation failed, '
+                          'and revoking it failed too; delete it to revoke the access',
+                          attachment.id)
 
 
 def complete(context, attachment):
@@ -284,7 +301,7 @@ def legacy_initialize_connection(context, volume, connector):
     except Exception:
         with excutils.save_and_reraise_exception():
             if created:
-                attachment.destroy()
+                _roll_back(context, volume, attachment)
     return nested_connection_info(attachment.connection_info)
 
 

@@ -98,6 +98,22 @@ class RetryTest(rbase.ApiTestCase):
         self.assertEqual('in-use', volume.status)
         self.assertEqual(1, len(live))
 
+    def test_create_with_connector_whose_answer_was_lost(self):
+        """The manager connected the new attachment but the API timed out (504): the
+        rolled-back reservation must take the host's access with it."""
+        lost = self._answer_lost('attachment_update')
+        response = self.nova.create(self.vol.id, rbase.instance(1), rbase.connector(1))
+        self.assertFault(response, 504)
+        self.assertEqual(['attachment_update'], lost)
+        self.assertEqual([], self.live_attachments(self.vol.id))
+        volume, _live = self.assertConsistent(self.vol.id)
+        self.assertEqual('available', volume.status)
+        self.assertEqual([], self.api.driver.list_exports())
+        # Nova's retry works.
+        self.assertEqual(200, self.nova.create(self.vol.id, rbase.instance(1),
+                                               rbase.connector(1)).status)
+        self.assertConsistent(self.vol.id)
+
     def test_delete_retried_after_a_lost_answer(self):
         attachment_id = self._reserved()
         self.assertEqual(200, self.nova.update(attachment_id, rbase.connector(1)).status)
