@@ -127,7 +127,14 @@ class TcpProxy(fixtures.Fixture):
                 continue
             upstream.settimeout(None)
             with self._lock:
-                self._sockets += [client, upstream]
+                # Cut while the upstream connection was being opened: reset both.
+                cut = self._cut
+                if not cut:
+                    self._sockets += [client, upstream]
+            if cut:
+                _reset(client)
+                _reset(upstream)
+                continue
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
