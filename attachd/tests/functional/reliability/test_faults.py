@@ -183,6 +183,10 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
         super().setUp()
         base.need_rabbit(self)
         self.proxy = self.useFixture(services.TcpProxy(5672))
+        # The process keeps one RPC transport; an earlier test's would bypass the proxy.
+        self.addCleanup(setattr, rpcapi, '_transport', rpcapi._transport)
+        rpcapi._transport = None
+        self.addCleanup(self._cleanup_transport)
         self.host = 'rmq-%s' % rbase.new_uuid()[:12]
         self.overrides = {
             (None, 'transport_url'): 'rabbit://guest:guest@127.0.0.1:%d/'
@@ -196,6 +200,11 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
             api_fixtures.BACKEND, host=self.host, driver=self.api.driver).start()
         self.addCleanup(self.service.stop)
         self.assertIsNotNone(self.service.rpc_server)
+
+    @staticmethod
+    def _cleanup_transport():
+        if rpcapi._transport is not None:
+            rpcapi._transport.cleanup()
 
     def volume(self, **kw):
         kw.setdefault('host', '%s@%s' % (self.host, api_fixtures.BACKEND))
