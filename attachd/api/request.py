@@ -80,6 +80,19 @@ def _has_nul(value):
     return False
 
 
+def action_name(req, actions):
+    """The single key of an action body (``{"os-complete": null}``), which must be one of
+    ``actions``; 400 otherwise."""
+    body = req.json
+    if not isinstance(body, dict) or len(body) != 1:
+        raise exception.MalformedRequest(reason=_(
+            'Malformed request body: an action body has exactly one key, the action.'))
+    name = next(iter(body))
+    if name not in actions:
+        raise exception.MalformedRequest(reason=_('There is no such action: %s') % name)
+    return name
+
+
 def json_response(body, status=200, headers=None):
     """A JSON response; ``body`` None means an empty body (204 / 202 without content)."""
     response = webob.Response(status=status)

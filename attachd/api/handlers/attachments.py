@@ -13,7 +13,6 @@ from attachd.api.views import common as common_views
 from attachd.db import api as db_api
 from attachd.db import models
 from attachd import exception
-from attachd.i18n import _
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
@@ -48,12 +47,8 @@ def _list(req, view):
     project_only, project_id = listing.scope(req)
     found = attachment_obj.VolumeAttachmentList.get_all(
         ctx, filters, marker, limit, offset, sort_keys, sort_dirs, project_only, project_id)
-    items = [view(a) for a in found]
-    body = {'attachments': items}
-    next_link = common_views.next_link(req, items, limit)
-    if next_link:
-        body['attachments_links'] = next_link
-    return a_request.json_response(body)
+    return a_request.json_response(
+        common_views.page(req, 'attachments', [view(a) for a in found], limit))
 
 
 @microversion.version_range(microversion.ATTACHMENTS)
@@ -143,11 +138,5 @@ _ACTIONS = {'os-complete': _complete}
 @microversion.version_range(microversion.ATTACHMENTS)
 def action(req, attachment_id):
     """``POST /attachments/{id}/action``: the body's single key names the action."""
-    body = req.json
-    if not isinstance(body, dict) or len(body) != 1:
-        raise exception.MalformedRequest(reason=_(
-            'Malformed request body: an action body has exactly one key, the action.'))
-    name = next(iter(body))
-    if name not in _ACTIONS:
-        raise exception.MalformedRequest(reason=_('There is no such action: %s') % name)
+    name = a_request.action_name(req, _ACTIONS)
     return _ACTIONS[name](req, attachment_id)

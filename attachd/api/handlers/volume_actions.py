@@ -182,19 +182,13 @@ _ACTION_VERSIONS = {'os-reimage': microversion.REIMAGE}
 def action(req, volume_id):
     """Dispatch on the body's single key; 400 for an unknown action."""
     ctx = req.context
-    body = req.json
-    if not isinstance(body, dict) or len(body) != 1:
-        raise exception.MalformedRequest(reason=_(
-            'Malformed request body: an action body has exactly one key, the action.'))
-    name = next(iter(body))
-    if name not in _ACTIONS:
-        raise exception.MalformedRequest(reason=_('There is no such action: %s') % name)
+    name = a_request.action_name(req, _ACTIONS)
     if name in _ACTION_VERSIONS and not microversion.is_supported(req,
                                                                   _ACTION_VERSIONS[name]):
         raise exception.ResourceNotFound()
     handler, body_schema, rule = _ACTIONS[name]
-    validation.validate(body_schema, body)
+    validation.validate(body_schema, req.json)
     volume = volumes.get_volume(ctx, volume_id)
     if rule is not None:
         policy.authorize(ctx, rule, {'project_id': volume.project_id})
-    return handler(req, volume, body[name])
+    return handler(req, volume, req.json[name])

@@ -52,12 +52,8 @@ def _list(req, view):
         filters['project_id'] = project_id
     found = volume_obj.VolumeList.get_all(ctx, filters, marker, limit, offset, sort_keys,
                                           sort_dirs, project_only)
-    items = [view(req, v) for v in found]
-    body = {'volumes': items}
-    next_link = common_views.next_link(req, items, limit)
-    if next_link:
-        body['volumes_links'] = next_link
-    return a_request.json_response(body)
+    return a_request.json_response(
+        common_views.page(req, 'volumes', [view(req, v) for v in found], limit))
 
 
 @microversion.version_range(microversion.BASE)

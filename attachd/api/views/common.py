@@ -31,3 +31,13 @@ def next_link(req, items, limit):
     params.append(('limit', str(limit)))
     params.append(('marker', items[-1]['id']))
     return [{'rel': 'next', 'href': '%s?%s' % (req.path_url, parse.urlencode(params))}]
+
+
+def page(req, collection, items, limit):
+    """A list body: ``{collection: items}``, plus ``<collection>_links`` with the next link
+    when the page is full (Cinder never sends it; link-following clients need it)."""
+    body = {collection: items}
+    link = next_link(req, items, limit)
+    if link:
+        body['%s_links' % collection] = link
+    return body
