@@ -7,6 +7,7 @@ then a missing service fails the test.
 
 import os
 import socket
+import time
 
 import fixtures
 from oslo_config import fixture as config_fixture
@@ -42,6 +43,19 @@ def need_service(testcase, name, available):
     if services_required():
         testcase.fail(message + ' and ATTACHD_TEST_REQUIRE_SERVICES=1')
     testcase.skipTest(message)
+
+
+def wait_for(predicate, timeout=15, interval=0.02):
+    """Poll ``predicate`` until it returns something true (returned); fail after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('condition not met within %s s' % timeout)
+        time.sleep(interval)
 
 
 def need_rabbit(testcase):

@@ -1,7 +1,5 @@
 """Helpers of the manager tests: volumes, attachments, a manager service to run them on."""
 
-import time
-
 from oslo_messaging.notify import _impl_test as test_notifier
 
 from attachd import context
@@ -11,6 +9,7 @@ from attachd import notifications
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
+from attachd.tests import base
 
 VolumeStatus = fields.VolumeStatus
 AttachStatus = fields.VolumeAttachStatus
@@ -24,16 +23,7 @@ def connector(host='compute1', initiator='iqn.2026-01.org.example:compute1'):
             'os_type': 'linux', 'multipath': False}
 
 
-def wait_for(predicate, timeout=10, interval=0.02):
-    """Poll ``predicate`` until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('condition not met within %s s' % timeout)
-        time.sleep(interval)
+wait_for = base.wait_for
 
 
 class ManagerTestMixin:

@@ -152,15 +152,7 @@ def run_concurrently(callables, timeout=120):
     return results
 
 
-def wait_for(predicate, timeout=15, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('condition not met within %s s' % timeout)
-        time.sleep(interval)
+wait_for = base.wait_for
 
 
 class ApiMixin:
