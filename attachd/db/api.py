@@ -276,16 +276,6 @@ def service_get_by_args(context, host, binary, backend=None):
         return service
 
 
-def service_get_by_uuid(context, service_uuid):
-    with _reader(context) as session:
-        service = session.scalars(sa.select(models.Service).where(
-            models.Service.uuid == service_uuid,
-            models.Service.deleted == sa.false())).first()
-        if service is None:
-            raise exception.ServiceNotFound(service_id=service_uuid)
-        return service
-
-
 def service_get_all(context, binary=None, backend=None):
     with _reader(context) as session:
         stmt = sa.select(models.Service).where(models.Service.deleted == sa.false())
@@ -638,24 +628,9 @@ def _metadata_update(context, model, volume_id, metadata):
         session.flush()
 
 
-def volume_metadata_update(context, volume_id, metadata):
-    _metadata_update(context, models.VolumeMetadata, volume_id, metadata)
-
-
 def volume_admin_metadata_update(context, volume_id, metadata):
     _metadata_update(context, models.VolumeAdminMetadata, volume_id, metadata)
 
-
-def volume_admin_metadata_delete(context, volume_id, key):
-    with _writer(context) as session:
-        session.execute(sa.update(models.VolumeAdminMetadata)
-                        .where(models.VolumeAdminMetadata.volume_id == volume_id,
-                               models.VolumeAdminMetadata.key == key,
-                               models.VolumeAdminMetadata.deleted == sa.false())
-                        .values(**_soft_delete_values()))
-
-
-# --- attachments -------------------------------------------------------------------------------
 
 def _attachment_query(context, project_only=True, project_id=None):
     """Live attachments; scoped to the caller's project through the volume unless admin."""
@@ -931,25 +906,6 @@ def check_connectable(volume, attachment, live):
                 'instance.') % {'id': volume.id})
 
 
-def attachment_check_connectable(context, attachment_id):
-    """Raise when the attachment may not be connected now (before asking the backend).
-
-    :raises VolumeAttachmentNotFound: the attachment is gone.
-    :raises AttachmentConflict: the volume is in an error state, or is not multiattach and
-        another instance holds a connection to it.
-    """
-    with _reader(context) as session:
-        volume_id = _attachment_volume_id(session, attachment_id)
-        volume = session.execute(
-            sa.select(models.Volume.id, models.Volume.status, models.Volume.multiattach)
-            .where(models.Volume.id == volume_id)).first()
-        live = list(session.scalars(sa.select(models.VolumeAttachment).where(
-            models.VolumeAttachment.volume_id == volume_id,
-            models.VolumeAttachment.deleted == sa.false())))
-        attachment = _find(live, attachment_id)
-        check_connectable(volume, attachment, live)
-
-
 def _find(rows, attachment_id):
     for row in rows:
         if row.id == attachment_id:
@@ -962,7 +918,7 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
     """Record that the backend connected an attachment: status ``attaching``, the connector
     (JSON column and ``attachment_specs`` rows), connection_info, host, mountpoint, mode and
     attach time; then recompute the volume status. One transaction, under the volume lock,
-    with the conflict checks of :func:`attachment_check_connectable` repeated.
+    with the conflict checks of :func:`check_connectable` repeated.
 
     :returns: the updated attachment row.
     """
@@ -1076,12 +1032,6 @@ def attachment_record_host(context, attachment_id, instance_uuid=None, attached_
         return
     if not conditional_update(context, models.VolumeAttachment, attachment_id, values, {}):
         raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-
-
-def recompute_volume_status(context, volume_id):
-    """Recompute a volume's status from its attachments (after an admin reset, say)."""
-    with _writer(context) as session:
-        return _recompute_volume_status(session, volume_id)
 
 
 def _abandoned(older_than):

@@ -19,9 +19,6 @@ class AttachdObject(base.VersionedObject):
     OBJ_PROJECT_NAMESPACE = OBJ_NAMESPACE
     OBJ_SERIAL_NAMESPACE = 'attachd_object'
 
-    def obj_reset_changes_all(self):
-        self.obj_reset_changes(recursive=True)
-
     @classmethod
     def _from_db_object(cls, context, obj, db_obj, skip=()):
         """Fill ``obj`` from a model row, field by field."""

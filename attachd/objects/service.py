@@ -42,11 +42,6 @@ class Service(base.AttachdPersistentObject, base.AttachdObject):
         return cls._from_db_object(context, cls(context),
                                    db_api.service_get_by_args(context, host, binary, backend))
 
-    @classmethod
-    def get_by_uuid(cls, context, service_uuid):
-        return cls._from_db_object(context, cls(context),
-                                   db_api.service_get_by_uuid(context, service_uuid))
-
     def create(self):
         values = self.obj_get_changes()
         if 'capabilities' in values:

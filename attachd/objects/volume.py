@@ -204,24 +204,6 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
             self.admin_metadata.update(metadata)
             self.obj_reset_changes(['admin_metadata'])
 
-    def delete_admin_metadata(self, key):
-        db_api.volume_admin_metadata_delete(self._context, self.id, key)
-        if self.obj_attr_is_set('admin_metadata'):
-            self.admin_metadata.pop(key, None)
-            self.obj_reset_changes(['admin_metadata'])
-
-    def update_metadata(self, metadata):
-        db_api.volume_metadata_update(self._context, self.id, metadata)
-        if self.obj_attr_is_set('metadata'):
-            self.metadata.update(metadata)
-            self.obj_reset_changes(['metadata'])
-
-    def recompute_status(self):
-        """Recompute status/attach_status from the live attachments and reload them."""
-        self.status, self.attach_status = db_api.recompute_volume_status(self._context,
-                                                                         self.id)
-        self.obj_reset_changes(['status', 'attach_status'])
-
     @property
     def is_multiattach(self):
         return bool(self.multiattach)

@@ -83,16 +83,13 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
                                         multiattach)
         return cls._from_db_object(context, cls(context), row)
 
-    def check_connectable(self, volume=None, siblings=None):
+    def check_connectable(self, volume, siblings):
         """Raise AttachmentConflict if this attachment may not be connected now.
 
-        With the ``volume`` and its live attachments (``siblings``) already at hand the
-        check costs no query; the authoritative one runs again under the volume's lock
-        when the connection is recorded.
+        Costs no query: it looks at the ``volume`` and its live attachments (``siblings``)
+        the caller read. The authoritative check runs again under the volume's lock when
+        the connection is recorded.
         """
-        if volume is None or siblings is None:
-            db_api.attachment_check_connectable(self._context, self.id)
-            return
         if not any(a.id == self.id for a in siblings):
             raise exception.VolumeAttachmentNotFound(attachment_id=self.id)
         db_api.check_connectable(volume, self, siblings)
