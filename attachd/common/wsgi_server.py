@@ -24,6 +24,9 @@ class ThreadPoolWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 overflows under a few dozen clients connecting at
+    # once, and each refused SYN costs the client a one-second retransmission.
+    request_queue_size = 128
 
     def __init__(self, address, threads):
         super().__init__(address, _RequestHandler)
