@@ -183,27 +183,27 @@ def check_deletion_allowed(context, attachment):
         raise exception.ConflictNovaUsingAttachment(instance_id=attachment.instance_uuid)
 
 
-def _siblings(context, attachment):
-    return attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
-                                                                 attachment.volume_id)
+def shared_connections(context, attachment, siblings=None):
+    """Ids of the other live attachments sharing ``attachment``'s host connection.
 
-
-def shared_connections(context, attachment):
-    """Ids of the other live attachments sharing ``attachment``'s host connection."""
-    return attachment.shared_connections(_siblings(context, attachment))
+    :param siblings: the volume's live attachments, if the caller read them already.
+    """
+    return attachment.shared_connections(siblings)
 
 
 # How often a delete starts over when an update connects the attachment under it.
 DELETE_ATTEMPTS = 5
 
 
-def delete(context, volume, attachment):
+def delete(context, volume, attachment, siblings=None):
     """Revoke the host connection (if any) and delete the attachment.
 
     The row is deleted only if its connection is still the one revoked: an update that
     connected it meanwhile (Nova retrying, or racing its own delete) makes the delete start
     over with the new connection, so no host keeps access without an attachment.
 
+    :param siblings: the volume's live attachments, when the caller read them with
+        ``attachment``.
     :returns: ``(remaining, shared)``: the volume's attachments left, and the ids of those
         that shared the deleted attachment's host connection (it stays up for them).
     :raises AttachmentChanged: it kept changing for ``DELETE_ATTEMPTS`` attempts.
@@ -213,7 +213,8 @@ def delete(context, volume, attachment):
             attachment = attachment_obj.VolumeAttachment.get_by_id(
                 context, attachment.id, project_only=False)
             check_deletion_allowed(context, attachment)
-        shared = shared_connections(context, attachment)
+            siblings = None
+        shared = shared_connections(context, attachment, siblings)
         if attachment.connector:
             manager_api().attachment_delete(context, volume, attachment)
         else:

@@ -60,17 +60,32 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
             return cls._from_db_object(
                 context, cls(context),
                 db_api.attachment_get(context, attachment_id, project_only))
+        return cls.get_with_siblings(context, attachment_id, project_only)[0]
+
+    @classmethod
+    def get_with_siblings(cls, context, attachment_id, project_only=True,
+                          admin_metadata=True):
+        """The live attachment with its ``volume`` loaded, and all the volume's live
+        attachments (this one included), read in one statement.
+
+        :param admin_metadata: load the volume's admin metadata too (one more statement);
+            otherwise it is loaded when first used.
+        :returns: ``(attachment, VolumeAttachmentList)``.
+        """
         from attachd.objects import volume as volume_obj
-        row, volume_row, admin_metadata = db_api.attachment_get_with_volume(
-            context, attachment_id, project_only)
-        attachment = cls._from_db_object(context, cls(context), row)
+        row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
+            context, attachment_id, project_only, admin_metadata)
+        siblings = base.obj_make_list(context, VolumeAttachmentList(context),
+                                      VolumeAttachment, rows)
+        attachment = next(a for a in siblings if a.id == attachment_id)
         volume = volume_obj.Volume._from_db_object(context, volume_obj.Volume(context),
                                                    volume_row)
-        volume.admin_metadata = admin_metadata
-        volume.obj_reset_changes(['admin_metadata'])
+        if metadata is not None:
+            volume.admin_metadata = metadata
+            volume.obj_reset_changes(['admin_metadata'])
         attachment.volume = volume
         attachment.obj_reset_changes(['volume'])
-        return attachment
+        return attachment, siblings
 
     @classmethod
     def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None,
@@ -97,7 +112,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
     def connected(self, connector, connection_info, **values):
         """Record the connection the backend made; the volume goes to ``attaching``."""
         row = db_api.attachment_connected(self._context, self.id, connector,
-                                          connection_info, values)
+                                          connection_info, values, self.volume_id)
         self._from_db_object(self._context, self, row)
 
     def disconnected(self):
@@ -120,7 +135,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
 
     def complete(self):
         """The host confirmed the attachment: ``attached``, the volume ``in-use``."""
-        db_api.attachment_complete(self._context, self.id)
+        db_api.attachment_complete(self._context, self.id, self.volume_id)
         self.attach_status = fields.VolumeAttachStatus.ATTACHED
         self.obj_reset_changes(['attach_status'])
 
@@ -132,7 +147,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         :returns: a VolumeAttachmentList of the volume's remaining attachments.
         """
         expected = self.connector if only_if_unchanged else db_api.ANY_CONNECTOR
-        rows = db_api.attachment_destroy(self._context, self.id, expected)
+        rows = db_api.attachment_destroy(self._context, self.id, expected, self.volume_id)
         return base.obj_make_list(self._context, VolumeAttachmentList(self._context),
                                   VolumeAttachment, rows)
 

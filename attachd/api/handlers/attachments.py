@@ -27,11 +27,13 @@ LIKE_FILTER_KEYS = db_api.text_columns(
     db_api.ATTACHMENT_FILTER_ALIASES)
 
 
-def _get(ctx, attachment_id):
-    """The caller's attachment (another project's is a 404, as a missing one)."""
+def _get(ctx, attachment_id, admin_metadata=True):
+    """The caller's attachment with its volume, and the volume's live attachments
+    (another project's attachment is a 404, as a missing one)."""
     if not uuidutils.is_uuid_like(attachment_id):
         raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-    return attachment_obj.VolumeAttachment.get_by_id(ctx, attachment_id, with_volume=True)
+    return attachment_obj.VolumeAttachment.get_with_siblings(
+        ctx, attachment_id, admin_metadata=admin_metadata)
 
 
 def _authorize(ctx, action, volume):
@@ -68,9 +70,9 @@ def show(req, attachment_id):
     """``GET /attachments/{id}``, with the volume's ``format`` in connection_info and the
     attachments sharing this one's host connection."""
     ctx = req.context
-    attachment = _get(ctx, attachment_id)
+    attachment, siblings = _get(ctx, attachment_id)
     volume_format = attachment.volume.admin_metadata.get('format')
-    shared = attach.shared_connections(ctx, attachment)
+    shared = attachment.shared_connections(siblings)
     return a_request.json_response(
         {'attachment': views.detail(attachment, volume_format, shared)})
 
@@ -98,7 +100,7 @@ def create(req):
 def update(req, attachment_id):
     """``PUT /attachments/{id}``: connect the attachment to the connector's host."""
     ctx = req.context
-    attachment = _get(ctx, attachment_id)
+    attachment, _siblings = _get(ctx, attachment_id)
     volume = attachment.volume
     _authorize(ctx, policies.UPDATE, volume)
     connector = req.json['attachment']['connector']
@@ -111,11 +113,11 @@ def delete(req, attachment_id):
     """``DELETE /attachments/{id}``: the volume's remaining attachments, and the ids of
     those that shared the deleted one's host connection."""
     ctx = req.context
-    attachment = _get(ctx, attachment_id)
+    attachment, siblings = _get(ctx, attachment_id, admin_metadata=False)
     volume = attachment.volume
     _authorize(ctx, policies.DELETE, volume)
     attach.check_deletion_allowed(ctx, attachment)
-    remaining, shared = attach.delete(ctx, volume, attachment)
+    remaining, shared = attach.delete(ctx, volume, attachment, siblings)
     return a_request.json_response({
         'attachments': [views.summary(a) for a in remaining],
         'shared_connections_by_attachment': shared,
@@ -126,7 +128,7 @@ def delete(req, attachment_id):
 @validation.schema(schemas.complete)
 def _complete(req, attachment_id):
     ctx = req.context
-    attachment = _get(ctx, attachment_id)
+    attachment, _siblings = _get(ctx, attachment_id, admin_metadata=False)
     _authorize(ctx, policies.COMPLETE, attachment.volume)
     attach.complete(ctx, attachment)
     return a_request.json_response(None, status=204)

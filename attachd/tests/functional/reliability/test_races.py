@@ -93,10 +93,10 @@ class HttpRaceTest(rbase.ApiTestCase):
         original = attach.shared_connections
         calls = []
 
-        def update_lands_now(ctx, attachment):
+        def update_lands_now(ctx, attachment, siblings=None):
             if not calls:
                 calls.append(self.client.update(attachment_id, rbase.connector(1)))
-            return original(ctx, attachment)
+            return original(ctx, attachment, siblings)
 
         self.useFixture(fixtures.MockPatchObject(attach, 'shared_connections',
                                                  update_lands_now))
