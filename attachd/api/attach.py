@@ -112,9 +112,14 @@ def connect(context, volume, attachment, connector):
         and again under the volume's row lock when it records the connection).
     """
     check_connector(connector)
-    manager_api().attachment_update(context, volume, attachment, connector)
-    return attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
-                                                     project_only=False)
+    recorded = manager_api().attachment_update(context, volume, attachment, connector)
+    if not isinstance(recorded, attachment_obj.VolumeAttachment):
+        # A manager older than RPC 1.2 answers with the connection_info only.
+        recorded = attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
+                                                             project_only=False)
+    recorded.volume = volume
+    recorded.obj_reset_changes(['volume'])
+    return recorded
 
 
 def create(context, volume, instance_uuid=None, connector=None, mode=None):

@@ -1042,7 +1042,10 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         live = _locked_live_attachments(session, volume_id)
         attachment = _find(live, attachment_id)
         check_connectable(volume, attachment, live)
-        now = _now()
+        # Whole seconds, as MySQL's DATETIME keeps them anyway: the attachment travels back
+        # to the API over RPC, whose datetime fields carry no fraction of a second, and the
+        # update's answer must show the attach time a later read shows.
+        now = _now().replace(microsecond=0)
         update = {
             'attach_status': AttachStatus.ATTACHING,
             'attached_host': connector.get('host'),

@@ -178,7 +178,8 @@ class Manager:
         On any failure the access granted here is revoked (and the export removed when no
         other attachment uses it); the attachment and the volume keep their previous state.
 
-        :returns: the flat connection_info.
+        :returns: the attachment as recorded (1.2; 1.0 and 1.1 callers ignore it and read
+            the attachment again).
         """
         with self._volume_lock(volume.id):
             self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
@@ -214,7 +215,9 @@ class Manager:
                 # unless another attachment still uses it.
                 self._revoke(volume, previous, others)
             self._notify(context, notifications.ATTACHMENT_UPDATE, volume, attachment)
-            return info
+            if attachment.obj_attr_is_set('volume'):
+                del attachment.volume
+            return attachment
 
     def _undo_connection(self, volume, connector, keep):
         """Revoke what a failed connect granted, keeping what ``keep`` still uses."""

@@ -11,6 +11,11 @@ API versions:
 * 1.0 - create_volume, delete_volume, attachment_update, attachment_delete,
   initialize_connection, terminate_connection
 * 1.1 - reimage_volume
+* 1.2 - attachment_update returns the attachment as the manager recorded it (before: its
+  connection_info), so the API needs no read after it
+
+Each method is sent with the oldest version that has it, so managers pinned to an older
+version (``[manager] rpc_version_cap``) keep serving it during a rolling upgrade.
 """
 
 import threading
@@ -31,7 +36,7 @@ LOG = logging.getLogger(__name__)
 
 TOPIC = 'attachd-manager'
 BINARY = 'attachd-manager'
-RPC_API_VERSION = '1.1'
+RPC_API_VERSION = '1.2'
 ALLOWED_EXMODS = ['attachd.exception']
 # How long a manager's service row, once read and found up, is trusted (ManagerAPI).
 ALIVE_CACHE_SECONDS = 1.0
@@ -166,6 +171,19 @@ def _without_remote_trace(exc):
     return klass.__bases__[0](exc.msg, **exc.kwargs)
 
 
+def _without_volume(attachment):
+    """``attachment`` without its loaded ``volume``: every call sends the volume as an
+    argument of its own already, and serializing it twice costs both sides."""
+    if not attachment.obj_attr_is_set('volume'):
+        return attachment
+    copy = type(attachment)(attachment._context)
+    for name in attachment.fields:
+        if name != 'volume' and attachment.obj_attr_is_set(name):
+            setattr(copy, name, getattr(attachment, name))
+    copy.obj_reset_changes()
+    return copy
+
+
 # --- the client --------------------------------------------------------------------------------
 
 class ManagerAPI:
@@ -219,9 +237,9 @@ class ManagerAPI:
             raise exception.ManagerUnavailable(backend=volume.host)
         self._alive[volume.host] = (now, service)
 
-    def _call(self, context, method, **kwargs):
+    def _call(self, context, method, version='1.0', **kwargs):
         volume = kwargs['volume']
-        cctxt = self._prepare(context, volume)
+        cctxt = self._prepare(context, volume, version=version)
         try:
             return cctxt.call(context, method, **kwargs)
         except exception.AttachdException as exc:
@@ -237,7 +255,7 @@ class ManagerAPI:
         except _BROKER_ERRORS as exc:
             raise exception.ServiceUnavailable(reason=type(exc).__name__)
 
-    def _cast(self, context, method, version=RPC_API_VERSION, **kwargs):
+    def _cast(self, context, method, version='1.0', **kwargs):
         volume = kwargs['volume']
         cctxt = self._prepare(context, volume, version=version, check_alive=False)
         try:
@@ -267,14 +285,19 @@ class ManagerAPI:
         self._cast(context, 'reimage_volume', version=version, volume=volume)
 
     def attachment_update(self, context, volume, attachment, connector):
-        """Connect ``attachment`` to the host of ``connector``; returns connection_info."""
-        return self._call(context, 'attachment_update', volume=volume,
-                          attachment=attachment, connector=connector)
+        """Connect ``attachment`` to the host of ``connector``.
+
+        :returns: the attachment as recorded (a 1.2 manager), or the connection_info (older
+            managers; the caller reads the attachment then).
+        """
+        version = '1.2' if self.client.can_send_version('1.2') else '1.0'
+        return self._call(context, 'attachment_update', version=version, volume=volume,
+                          attachment=_without_volume(attachment), connector=connector)
 
     def attachment_delete(self, context, volume, attachment):
         """Tear down ``attachment``'s host connection (statuses are the API's job)."""
         return self._call(context, 'attachment_delete', volume=volume,
-                          attachment=attachment)
+                          attachment=_without_volume(attachment))
 
     def initialize_connection(self, context, volume, connector):
         """Legacy os-initialize_connection: connection_info for ``connector``."""

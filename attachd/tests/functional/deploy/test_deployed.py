@@ -256,7 +256,7 @@ class ManagerKilledDuringUpdateTest(DeployedTestCase):
         manager = self.start_manager(node, ('tgt',), name='restarted')
         self.wait_manager_up(node, 'tgt', manager)
         self.assertEqual({}, self.tgt_targets())
-        info = api.attachment_update(ctx, volume, attachment, CONNECTOR)
+        info = api.attachment_update(ctx, volume, attachment, CONNECTOR).connection_info
         code, output = test_tgt.qemu_io(info, CONNECTOR['initiator'], 'read 0 512')
         self.assertEqual(0, code, output)
         self.assertEqual('attaching', volume_obj.Volume.get_by_id(ctx, volume.id).status)

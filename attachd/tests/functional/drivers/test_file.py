@@ -26,7 +26,7 @@ class FileDriverTest(mbase.ManagerTestMixin, base.DbTestCase):
     def _attach(self, volume):
         attachment = self.reserve(volume)
         info = self.api().attachment_update(self.ctx, volume, attachment,
-                                            mbase.connector())
+                                            mbase.connector()).connection_info
         attachment.complete()
         return attachment, info
 

@@ -100,7 +100,8 @@ class TgtTestCase(mbase.ManagerTestMixin, base.DbTestCase):
 
     def attach(self, volume, connector, instance=mbase.INSTANCE_A):
         attachment = self.reserve(volume, instance)
-        info = self.api().attachment_update(self.ctx, volume, attachment, connector)
+        info = self.api().attachment_update(self.ctx, volume, attachment,
+                                            connector).connection_info
         attachment.complete()
         return attachment, info
 
@@ -242,7 +243,8 @@ class TgtDriverTest(TgtTestCase):
         # The reservation is intact and a retry connects.
         attachment = self.attachment(attachment.id)
         self.assertEqual('reserved', attachment.attach_status)
-        info = self.api().attachment_update(self.ctx, volume, attachment, HOST_A)
+        info = self.api().attachment_update(self.ctx, volume, attachment,
+                                            HOST_A).connection_info
         self.assertLogsIn(info, HOST_A['initiator'])
 
     def test_restart_keeps_live_connections_and_drops_stale_acl(self):

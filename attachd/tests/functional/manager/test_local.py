@@ -2,8 +2,10 @@
 
 import datetime
 
+import fixtures
 from oslo_utils import timeutils
 
+from attachd.api import attach
 from attachd.db import api as db_api
 from attachd.db import models
 from attachd.drivers import fake
@@ -69,7 +71,8 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
     def test_update_connects_and_notifies(self):
         volume = self.volume()
         attachment = self.reserve(volume)
-        info = self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+        info = self.api().attachment_update(self.ctx, volume, attachment,
+                                            mbase.connector()).connection_info
         self.assertEqual('fake', info['driver_volume_type'])
         self.assertEqual(attachment.id, info['attachment_id'])
         self.assertEqual('rw', info['access_mode'])
@@ -120,7 +123,8 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.assertEqual({}, {k: v for k, v in self.driver.connections.items() if v})
 
         self.driver.fail = False
-        info = self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
+        info = self.api().attachment_update(self.ctx, volume, attachment,
+                                            mbase.connector()).connection_info
         self.assertEqual(attachment.id, info['attachment_id'])
         self.assertEqual(VolumeStatus.ATTACHING, self.reload(volume).status)
 
@@ -188,6 +192,49 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         api = self.api()
         self.assertTrue(api.client.can_send_version('1.0'))
         self.assertFalse(api.client.can_send_version('1.1'))
+
+    def test_managers_pinned_to_1_0_still_connect_and_delete(self):
+        # Methods of 1.0 are sent as 1.0: a cap below the newest version must not stop them.
+        self.flags(rpc_version_cap='1.0', group='manager')
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        recorded = attach.connect(self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual(AttachStatus.ATTACHING, recorded.attach_status)
+        self.assertEqual(attachment.id, recorded.connection_info['attachment_id'])
+        attach.delete(self.ctx, volume, recorded)
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(volume).status)
+
+    def test_update_answered_by_a_manager_older_than_1_2(self):
+        # A 1.0/1.1 manager answers attachment_update with the connection_info only: the API
+        # reads the attachment as recorded instead.
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        real = rpcapi.ManagerAPI.attachment_update
+
+        def old_manager(api, *args):
+            return real(api, *args).connection_info
+
+        self.useFixture(fixtures.MockPatchObject(rpcapi.ManagerAPI, 'attachment_update',
+                                                 old_manager))
+        recorded = attach.connect(self.ctx, volume, attachment, mbase.connector())
+        self.assertEqual(AttachStatus.ATTACHING, recorded.attach_status)
+        self.assertEqual('compute1', recorded.attached_host)
+        self.assertEqual(attachment.id, recorded.connection_info['attachment_id'])
+        self.assertEqual(volume.id, recorded.volume.id)
+
+    def test_update_answers_the_recorded_attachment_without_its_volume(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        attachment.volume = volume
+        recorded = self.api().attachment_update(self.ctx, volume, attachment,
+                                                mbase.connector())
+        stored = self.attachment(attachment.id)
+        self.assertFalse(recorded.obj_attr_is_set('volume'))
+        for name in ('attach_status', 'attached_host', 'mountpoint', 'attach_time',
+                     'attach_mode', 'connector', 'connection_info'):
+            self.assertEqual(getattr(stored, name), getattr(recorded, name), name)
+        # The caller's object keeps its volume.
+        self.assertTrue(attachment.obj_attr_is_set('volume'))
 
     def _backdate(self, attachment_id, seconds):
         old = db_api.utcnow() - datetime.timedelta(seconds=seconds)
