@@ -20,6 +20,7 @@ from attachd.i18n import _
 
 SERVICE_TYPE = 'volume'
 HEADER = 'OpenStack-API-Version'
+ENVIRON_HEADER = 'HTTP_OPENSTACK_API_VERSION'
 ENVIRON_KEY = 'attachd.microversion'
 
 MIN_VERSION = '3.0'
@@ -93,45 +94,60 @@ def parse(version_string):
     return microversion_parse.parse_version_string(version_string)
 
 
-def from_headers(headers):
-    """The requested version (a ``microversion_parse.Version``).
+# Every supported version parsed once: the middleware and each feature check look versions
+# up instead of parsing the same strings on every request.
+_PARSED = {v: parse(v) for v in VERSIONS}
+
+
+def _version(version_string):
+    return _PARSED.get(version_string) or parse(version_string)
+
+
+def from_environ(environ):
+    """The requested version (a ``microversion_parse.Version``) of a WSGI request.
 
     :raises MalformedVersion: not X.Y (answer 400).
     :raises UnsupportedVersion: outside the supported range (answer 406).
     """
-    requested = microversion_parse.get_version(headers, service_type=SERVICE_TYPE)
+    # The one header handed to microversion_parse: get_version would first fold every
+    # header of the request into a new dict.
+    value = environ.get(ENVIRON_HEADER)
+    requested = None
+    if value is not None:
+        requested = microversion_parse.check_standard_header(
+            {microversion_parse.STANDARD_HEADER: value}, SERVICE_TYPE)
     if requested is None:
         requested = MIN_VERSION
     requested = requested.strip()
     if requested == 'latest':
         requested = MAX_VERSION
+    version = _PARSED.get(requested)
+    if version is not None:
+        return version
     if not _VERSION_RE.match(requested):
         raise MalformedVersion(
             _('Invalid API version request string %s: it must be of the form X.Y.')
             % requested)
-    version = parse(requested)
-    if not parse(MIN_VERSION) <= version <= parse(MAX_VERSION):
-        raise UnsupportedVersion(
-            _('Version %(v)s is not supported by the API. Minimum is %(min)s and maximum '
-              'is %(max)s.') % {'v': requested, 'min': MIN_VERSION, 'max': MAX_VERSION})
-    return version
+    raise UnsupportedVersion(
+        _('Version %(v)s is not supported by the API. Minimum is %(min)s and maximum '
+          'is %(max)s.') % {'v': requested, 'min': MIN_VERSION, 'max': MAX_VERSION})
 
 
 def of(req):
     """The version of a request (the minimum when the middleware has not run)."""
-    return req.environ.get(ENVIRON_KEY) or parse(MIN_VERSION)
+    return req.environ.get(ENVIRON_KEY) or _PARSED[MIN_VERSION]
 
 
 def is_supported(req, feature_version):
     """True when the request's version includes the feature (a constant of this module)."""
-    return of(req) >= parse(feature_version)
+    return of(req) >= _version(feature_version)
 
 
 def matches(req, min_version, max_version=None):
     version = of(req)
-    if version < parse(min_version):
+    if version < _version(min_version):
         return False
-    return max_version is None or version <= parse(max_version)
+    return max_version is None or version <= _version(max_version)
 
 
 def version_range(min_version, max_version=None):

@@ -30,10 +30,23 @@ def _describe(error):
     return error.message
 
 
+# One validator per schema (keyed by the schema's id; the schema is kept with it so the
+# id stays its own): building a Draft4Validator costs more than most validations.
+_VALIDATORS = {}
+
+
+def _validator(body_schema):
+    try:
+        return _VALIDATORS[id(body_schema)][1]
+    except KeyError:
+        validator = jsonschema.Draft4Validator(body_schema, format_checker=_FORMAT_CHECKER)
+        _VALIDATORS[id(body_schema)] = (body_schema, validator)
+        return validator
+
+
 def validate(body_schema, body):
     """Raise ValidationError (400) when ``body`` does not match ``body_schema``."""
-    validator = jsonschema.Draft4Validator(body_schema, format_checker=_FORMAT_CHECKER)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    error = jsonschema.exceptions.best_match(_validator(body_schema).iter_errors(body))
     if error is not None:
         raise exception.ValidationError(detail=_describe(error))
 
