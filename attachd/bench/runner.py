@@ -45,7 +45,9 @@ class Deployment:
         state_path = os.path.join(self.workdir.path, 'state')
         os.makedirs(state_path, exist_ok=True)
         sections = {
-            'DEFAULT': {'state_path': state_path, 'host': 'bench',
+            # A host of its own: manager queues are named after it on every exchange, so a
+            # manager left by an interrupted run would otherwise take half the messages.
+            'DEFAULT': {'state_path': state_path, 'host': 'bench-%s' % uuid.uuid4().hex[:8],
                         'enabled_backends': 'bench', 'debug': 'false'},
             'bench': {'connector_driver': self.args.driver},
             'api': {'bind_host': '127.0.0.1', 'bind_port': self.api_port,
