@@ -206,6 +206,19 @@ def _reader(context):
     return main_context_manager.reader.using(context)
 
 
+# The attach cycle's functions run Core statements only: a plain connection spares them the
+# ORM session each transaction would build (about 0.1 ms a transaction, measured). Inside a
+# caller's session transaction they join it, as a session would.
+def _writer_connection(context):
+    configure()
+    return main_context_manager.writer.connection.using(context)
+
+
+def _reader_connection(context):
+    configure()
+    return main_context_manager.reader.connection.using(context)
+
+
 def _now():
     return timeutils.utcnow().replace(tzinfo=None)
 
@@ -559,8 +572,8 @@ def volume_create(context, values, metadata=None, admin_metadata=None):
 
 def volume_get(context, volume_id, project_only=True):
     """The live volume ``volume_id``; a non-admin only finds its own project's volumes."""
-    with _reader(context) as session:
-        return _volume_get(session, context, volume_id, project_only)
+    with _reader_connection(context) as conn:
+        return _volume_get(conn, context, volume_id, project_only)
 
 
 def _volume_get(session, context, volume_id, project_only):
@@ -580,9 +593,9 @@ def _admin_metadata(session, volume_id):
 
 def volume_get_with_admin_metadata(context, volume_id, project_only=True):
     """The live volume and its admin metadata, in one transaction."""
-    with _reader(context) as session:
-        volume = _volume_get(session, context, volume_id, project_only)
-        return volume, _admin_metadata(session, volume_id)
+    with _reader_connection(context) as conn:
+        volume = _volume_get(conn, context, volume_id, project_only)
+        return volume, _admin_metadata(conn, volume_id)
 
 
 def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
@@ -736,8 +749,8 @@ def volume_metadata_get_many(context, volume_ids):
 
 
 def volume_admin_metadata_get(context, volume_id):
-    with _reader(context) as session:
-        return _admin_metadata(session, volume_id)
+    with _reader_connection(context) as conn:
+        return _admin_metadata(conn, volume_id)
 
 
 def volume_admin_metadata_get_many(context, volume_ids):
@@ -862,16 +875,16 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
     allowed = (VolumeStatus.RESERVABLE_MULTIATTACH if multiattach
                else VolumeStatus.RESERVABLE)
     now = _now()
-    with _writer(context) as session:
-        won = session.execute(_RESERVE, {'volume_id': volume_id, 'allowed': list(allowed),
+    with _writer_connection(context) as conn:
+        won = conn.execute(_RESERVE, {'volume_id': volume_id, 'allowed': list(allowed),
                                          'is_multiattach': bool(multiattach),
                                          'now': now}).rowcount == 1
         if not won and instance_uuid is not None:
-            won = session.execute(_RESERVE_SAME_INSTANCE, {
+            won = conn.execute(_RESERVE_SAME_INSTANCE, {
                 'volume_id': volume_id, 'instance_uuid': instance_uuid,
                 'now': now}).rowcount == 1
         if not won:
-            current = session.scalars(_VOLUME_STATUS, {'volume_id': volume_id}).first()
+            current = conn.scalars(_VOLUME_STATUS, {'volume_id': volume_id}).first()
             if current is None:
                 raise exception.VolumeNotFound(volume_id=volume_id)
             if 'error' in current:
@@ -887,11 +900,11 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
         attachment.update(id=uuidutils.generate_uuid(), volume_id=volume_id,
                           instance_uuid=instance_uuid, attach_status=AttachStatus.RESERVED,
                           attach_mode=attach_mode or 'null', created_at=now, deleted=False)
-        session.execute(_INSERT_ATTACHMENT, attachment)
+        conn.execute(_INSERT_ATTACHMENT, attachment)
         # The CAS that won holds the volume's row lock and left its status attachment-driven
         # (reserved, or in-use/reserved for the same instance), and the new reservation
         # means it cannot end up available: no need to read the row again.
-        _recompute_volume_status(session, volume_id, _Columns({
+        _recompute_volume_status(conn, volume_id, _Columns({
             'status': VolumeStatus.RESERVED, 'migration_status': None}))
         return _Columns(attachment)
 
@@ -910,17 +923,17 @@ def attachment_get_with_volume(context, attachment_id, project_only=True,
     :returns: ``(attachment row, volume row, admin metadata dict or None, rows of all the
         volume's live attachments, this one included, oldest first)``.
     """
-    with _reader(context) as session:
+    with _reader_connection(context) as conn:
         if project_only and not context.is_admin:
-            rows = session.execute(_SAME_VOLUME_IN_PROJECT, {
+            rows = conn.execute(_SAME_VOLUME_IN_PROJECT, {
                 'attachment_id': attachment_id, 'project_id': context.project_id}).all()
         else:
-            rows = session.execute(_SAME_VOLUME, {'attachment_id': attachment_id}).all()
+            rows = conn.execute(_SAME_VOLUME, {'attachment_id': attachment_id}).all()
         attachment = next((row for row in rows if row.id == attachment_id), None)
         if attachment is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         volume = _volume_part(attachment)
-        metadata = _admin_metadata(session, volume.id) if admin_metadata else None
+        metadata = _admin_metadata(conn, volume.id) if admin_metadata else None
         return attachment, volume, metadata, rows
 
 
@@ -955,8 +968,8 @@ def attachment_get_all(context, filters=None, marker=None, limit=None, offset=No
 
 def attachment_get_all_by_volume(context, volume_id):
     """Every live attachment of a volume, oldest first (no project scoping)."""
-    with _reader(context) as session:
-        return session.execute(_LIVE_BY_VOLUME, {'volume_id': volume_id}).all()
+    with _reader_connection(context) as conn:
+        return conn.execute(_LIVE_BY_VOLUME, {'volume_id': volume_id}).all()
 
 
 def attachment_get_all_by_volumes(context, volume_ids):
@@ -1035,11 +1048,11 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
     :param volume_id: the attachment's volume, when the caller knows it (saves a query).
     :returns: the updated attachment row.
     """
-    with _writer(context) as session:
+    with _writer_connection(context) as conn:
         if volume_id is None:
-            volume_id = _attachment_volume_id(session, attachment_id)
-        volume = _lock_volume(session, volume_id)
-        live = _locked_live_attachments(session, volume_id)
+            volume_id = _attachment_volume_id(conn, attachment_id)
+        volume = _lock_volume(conn, volume_id)
+        live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         check_connectable(volume, attachment, live)
         # Whole seconds, as MySQL's DATETIME keeps them anyway: the attachment travels back
@@ -1056,19 +1069,19 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
             'connection_info': jsonutils.dumps(connection_info),
             'updated_at': now,
         }
-        session.execute(_CONNECT, {
+        conn.execute(_CONNECT, {
             'attachment_id': attachment_id, 'now': now, 'new_host': update['attached_host'],
             'new_mountpoint': update['mountpoint'], 'new_mode': update['attach_mode'],
             'new_connector': update['connector'],
             'new_connection_info': update['connection_info']})
         if attachment.connector is not None:
             # An attachment without a connector has no spec rows to retire.
-            session.execute(_DELETE_SPECS, {'of_attachment_id': attachment_id, 'now': now})
-        session.execute(_INSERT_SPECS, [
+            conn.execute(_DELETE_SPECS, {'of_attachment_id': attachment_id, 'now': now})
+        conn.execute(_INSERT_SPECS, [
             {'attachment_id': attachment_id, 'key': key, 'value': jsonutils.dumps(value),
              'created_at': now, 'deleted': False}
             for key, value in connector.items()])
-        _recompute_volume_status(session, volume_id, volume, [
+        _recompute_volume_status(conn, volume_id, volume, [
             AttachStatus.ATTACHING if row.id == attachment_id else row.attach_status
             for row in live])
         return _with_values(attachment, update)
@@ -1080,15 +1093,15 @@ def attachment_complete(context, attachment_id, volume_id=None):
 
     :param volume_id: the attachment's volume, when the caller knows it (saves a query).
     """
-    with _writer(context) as session:
+    with _writer_connection(context) as conn:
         if volume_id is None:
-            volume_id = _attachment_volume_id(session, attachment_id)
-        volume = _lock_volume(session, volume_id)
-        if session.execute(_COMPLETE, {'attachment_id': attachment_id,
+            volume_id = _attachment_volume_id(conn, attachment_id)
+        volume = _lock_volume(conn, volume_id)
+        if conn.execute(_COMPLETE, {'attachment_id': attachment_id,
                                        'of_volume_id': volume_id,
                                        'now': _now()}).rowcount != 1:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _recompute_volume_status(session, volume_id, volume)
+        _recompute_volume_status(conn, volume_id, volume)
 
 
 # attachment_destroy's default: delete whatever connection the attachment has.
@@ -1110,27 +1123,27 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         nothing).
     :raises AttachmentChanged: the connector is no longer ``expected_connector``.
     """
-    with _writer(context) as session:
+    with _writer_connection(context) as conn:
         if volume_id is None:
-            volume_id = _attachment_volume_id(session, attachment_id)
-        volume = _lock_volume(session, volume_id)
+            volume_id = _attachment_volume_id(conn, attachment_id)
+        volume = _lock_volume(conn, volume_id)
         # Under the volume's lock, which attachment_connected also takes; a locking read,
         # so MySQL's repeatable read does not answer from an older snapshot.
-        live = _locked_live_attachments(session, volume_id)
+        live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
             stored = attachment.connector
             if (jsonutils.loads(stored) if stored else None) != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         now = _now()
-        if session.execute(_DESTROY, {'attachment_id': attachment_id,
+        if conn.execute(_DESTROY, {'attachment_id': attachment_id,
                                       'now': now}).rowcount != 1:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         if attachment.connector is not None:
             # An attachment without a connector has no spec rows to retire.
-            session.execute(_DELETE_SPECS, {'of_attachment_id': attachment_id, 'now': now})
+            conn.execute(_DELETE_SPECS, {'of_attachment_id': attachment_id, 'now': now})
         remaining = [row for row in live if row.id != attachment_id]
-        _recompute_volume_status(session, volume_id, volume,
+        _recompute_volume_status(conn, volume_id, volume,
                                  [row.attach_status for row in remaining])
         return remaining
 
