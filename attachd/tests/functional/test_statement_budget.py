@@ -30,15 +30,24 @@ CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',
 
 # Statements per call, not counting SQLite's BEGIN IMMEDIATE (PostgreSQL's BEGIN is implicit
 # and never reaches the hook either). Set at what the call sends today, so that every new
-# statement on the hot path fails here. Update is the API's read, the manager's read of the
-# volume's attachments, the recorded connection (lock, locking read, update, connector
-# specs, volume status) and the API's read of the result (doc/source/performance.rst).
+# statement on the hot path fails here (doc/source/performance.rst):
+# - create: the volume and its admin metadata; the reservation CAS, the new row, the
+#   locking read of the attachment statuses, the volume status;
+# - update: the attachment with its volume's attachments, the admin metadata; the manager's
+#   read of the volume's attachments; the recorded connection (volume lock, locking read,
+#   update, connector specs, volume status) and the manager's liveness row, read at most
+#   once a second;
+# - complete: the attachment with its volume's attachments; volume lock, CAS, locking read
+#   of the statuses, volume status;
+# - show: the attachment with its volume's attachments, the admin metadata;
+# - delete: the attachment with its volume's attachments; the manager's read of the other
+#   connections; volume lock, locking read, CAS, connector specs, volume status.
 BUDGET = {
-    'create': 7,
-    'update': 12,
-    'complete': 7,
-    'show': 3,
-    'delete': 10,
+    'create': 6,
+    'update': 9,
+    'complete': 5,
+    'show': 2,
+    'delete': 7,
     'list': 1,
     'list_detail': 1,
 }
