@@ -105,6 +105,35 @@ def children(pid):
     return result
 
 
+_CLOCK_TICKS = os.sysconf('SC_CLK_TCK')
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time a process has used so far (0 once it is gone)."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return 0.0
+    # utime and stime are the 14th and 15th fields of stat, 12th and 13th after the name.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def pids_named(*names):
+    """Pids of the processes whose command name is one of ``names`` (the services')."""
+    result = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/comm' % entry) as f:
+                if f.read().strip() in names:
+                    result.append(int(entry))
+        except OSError:
+            continue
+    return result
+
+
 def memory_kib(pid):
     """``(rss, pss)`` of a process in KiB (PSS counts pages shared by forked workers once)."""
     rss = pss = 0

@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 
@@ -154,6 +155,28 @@ class Deployment:
                 pids.extend(deploy.children(process.pid))
         return pids
 
+    def cpu_groups(self, name):
+        """``{group: pids}`` whose CPU time a run of ``name`` (attachd or floor) uses: its
+        own processes, and the database and broker servers it shares with the machine."""
+        groups = {}
+        for process in self.processes:
+            if name == 'floor':
+                if process.name != 'floor':
+                    continue
+                group = 'app'
+            elif process.name in ('api', 'attachd-all'):
+                group = process.name
+            elif process.name.startswith('manager'):
+                group = 'managers'
+            else:
+                continue
+            groups.setdefault(group, []).extend([process.pid] + deploy.children(process.pid))
+        if self.args.mode == 'deployed':
+            groups['postgres'] = deploy.pids_named('postgres')
+            if name == 'attachd':
+                groups['rabbitmq'] = deploy.pids_named('beam.smp')
+        return groups
+
     def memory(self):
         per_process = {}
         for process in self.processes:
@@ -264,6 +287,40 @@ def list_scaling(deployment, sizes=(1000, 100000), samples=15):
     return result
 
 
+class CPUSampler(threading.Thread):
+    """CPU time used by groups of processes during a load generator's measured window
+    (it starts half a second plus the warm-up after the generator is called)."""
+
+    def __init__(self, groups, warmup, duration):
+        super().__init__(daemon=True)
+        self.groups = groups
+        self.start_at = time.monotonic() + 0.5 + warmup
+        self.end_at = self.start_at + duration
+        self.used = None
+        self.start()
+
+    def _sample(self):
+        return {group: sum(deploy.cpu_seconds(pid) for pid in pids)
+                for group, pids in self.groups.items()}
+
+    def run(self):
+        time.sleep(max(0.0, self.start_at - time.monotonic()))
+        before = self._sample()
+        time.sleep(max(0.0, self.end_at - time.monotonic()))
+        after = self._sample()
+        self.used = {group: after[group] - before[group] for group in before}
+
+    def per_cycle(self, cycles_per_s):
+        """Milliseconds of CPU per cycle of each group (and ``total``)."""
+        self.join()
+        cycles = cycles_per_s * (self.end_at - self.start_at)
+        if not cycles:
+            return {group: 0.0 for group in list(self.used) + ['total']}
+        result = {group: round(used / cycles * 1000, 2) for group, used in self.used.items()}
+        result['total'] = round(sum(self.used.values()) / cycles * 1000, 2)
+        return result
+
+
 def _ratio(a, b):
     return round(a / b, 3) if a and b else None
 
@@ -327,19 +384,30 @@ def run(args, out=sys.stdout):
             for c in concurrencies:
                 for name, target, vols in (('attachd', attachd_target, volumes),
                                            ('floor', floor_target, floor_volumes)):
+                    sampler = CPUSampler(deployment.cpu_groups(name), args.warmup,
+                                         args.duration)
                     raw = loadgen.run(target, vols[:c], args.duration, args.warmup,
                                       args.client_processes)
                     summary = stats.summarize(raw)
+                    summary['cpu_ms_per_cycle'] = sampler.per_cycle(summary['cycles_per_s'])
                     runs[str(c)][name].append(summary)
-                    print('round %d c=%-3d %-7s %8.1f cycles/s %8.1f req/s errors %d'
+                    print('round %d c=%-3d %-7s %8.1f cycles/s %8.1f req/s errors %d; '
+                          'CPU ms per cycle: %s'
                           % (round_index + 1, c, name, summary['cycles_per_s'],
-                             summary['requests_per_s'], summary['error_count']), file=out)
+                             summary['requests_per_s'], summary['error_count'],
+                             ', '.join('%s %.2f' % item for item in
+                                       summary['cpu_ms_per_cycle'].items())), file=out)
                     out.flush()
         report['memory'] = deployment.memory()
         summary = {}
         for c in concurrencies:
             entry = {name: stats.median_of_runs(runs[str(c)][name])
                      for name in ('attachd', 'floor')}
+            for name in ('attachd', 'floor'):
+                each = [r['cpu_ms_per_cycle'] for r in runs[str(c)][name]]
+                entry[name]['cpu_ms_per_cycle'] = {
+                    group: round(stats.percentile(sorted(r[group] for r in each), 50), 2)
+                    for group in each[0]}
             entry['ratio'] = _ratio(entry['attachd']['cycles_per_s'],
                                     entry['floor']['cycles_per_s'])
             entry['ratio_each'] = [
@@ -381,6 +449,11 @@ def _print_report(report, out):
                     report['rounds']))
     print('', file=out)
     print(stats.table(title, report.get('summary', {})), file=out)
+    for c, entry in report.get('summary', {}).items():
+        print('CPU ms per cycle at c=%s: attachd %s; floor %s' % (c, ', '.join(
+            '%s %.2f' % item for item in entry['attachd']['cpu_ms_per_cycle'].items()),
+            ', '.join('%s %.2f' % item for item in entry['floor']['cpu_ms_per_cycle'].items())),
+            file=out)
     if 'memory' in report:
         print('memory of attachd: RSS %.1f MB (PSS %.1f MB): %s'
               % (report['memory']['rss_mb'], report['memory']['pss_mb'],
