@@ -1,5 +1,10 @@
 """The policy rules in code: Cinder's names, and who they let through."""
 
+import os
+import time
+
+import fixtures
+
 from attachd import context
 from attachd import exception
 from attachd import policies
@@ -63,3 +68,48 @@ class PolicyTest(base.TestCase):
         policy.reset()
         self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
                           self.ctx(['member']), attachments.CREATE, {'project_id': 'aaaa'})
+
+    def _count_enforcer_calls(self):
+        calls = []
+        real = policy.init().authorize
+
+        def counting(*args, **kwargs):
+            calls.append(args[0])
+            return real(*args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(policy.init(), 'authorize', counting))
+        return calls
+
+    def test_decisions_are_reused_for_the_same_caller_and_target(self):
+        calls = self._count_enforcer_calls()
+        for _i in range(3):
+            policy.authorize(self.ctx(['member']), attachments.CREATE, {'project_id': 'aaaa'})
+            self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                              self.ctx(['member']), attachments.UPDATE,
+                              {'project_id': 'bbbb'})
+        self.assertEqual([attachments.CREATE, attachments.UPDATE], calls)
+        # Another role set, target or action is decided afresh.
+        policy.authorize(self.ctx(['member', 'reader']), attachments.CREATE,
+                         {'project_id': 'aaaa'})
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize,
+                          self.ctx(['member']), attachments.CREATE, {'project_id': 'cccc'})
+        policy.authorize(self.ctx(['member']), attachments.COMPLETE, {'project_id': 'aaaa'})
+        self.assertEqual(5, len(calls))
+
+    def test_policy_file_change_applies_once_the_decision_expires(self):
+        path = self.state_path + '/policy.yaml'
+        with open(path, 'w') as f:
+            f.write('"volume:attachment_create": "role:member"\n')
+        self.flags(group='oslo_policy', policy_file=path)
+        policy.reset()
+        member = self.ctx(['member'])
+        policy.authorize(member, attachments.CREATE, {'project_id': 'aaaa'})
+        with open(path, 'w') as f:
+            f.write('"volume:attachment_create": "role:admin"\n')
+        # oslo.policy reloads a file whose modification time changed.
+        os.utime(path, (time.time() + 5, time.time() + 5))
+        now = time.monotonic()
+        self.useFixture(fixtures.MockPatch('time.monotonic',
+                                           return_value=now + policy.DECISION_TTL + 1))
+        self.assertRaises(exception.PolicyNotAuthorized, policy.authorize, member,
+                          attachments.CREATE, {'project_id': 'aaaa'})
