@@ -5,6 +5,7 @@ duration, so both see the same machine state; the median of the rounds is report
 """
 
 import datetime
+import functools
 import json
 import os
 import sys
@@ -156,8 +157,10 @@ class Deployment:
         return pids
 
     def cpu_groups(self, name):
-        """``{group: pids}`` whose CPU time a run of ``name`` (attachd or floor) uses: its
-        own processes, and the database and broker servers it shares with the machine."""
+        """``{group: function returning pids}`` whose CPU time a run of ``name`` (attachd
+        or floor) uses: its own processes, and the database and broker servers it shares
+        with the machine (PostgreSQL starts a process per connection: the pids are looked
+        up at each sample)."""
         groups = {}
         for process in self.processes:
             if name == 'floor':
@@ -170,11 +173,13 @@ class Deployment:
                 group = 'managers'
             else:
                 continue
-            groups.setdefault(group, []).extend([process.pid] + deploy.children(process.pid))
+            groups.setdefault(group, []).append(process.pid)
+        groups = {group: functools.partial(_with_children, pids)
+                  for group, pids in groups.items()}
         if self.args.mode == 'deployed':
-            groups['postgres'] = deploy.pids_named('postgres')
+            groups['postgres'] = functools.partial(deploy.pids_named, 'postgres')
             if name == 'attachd':
-                groups['rabbitmq'] = deploy.pids_named('beam.smp')
+                groups['rabbitmq'] = functools.partial(deploy.pids_named, 'beam.smp')
         return groups
 
     def memory(self):
@@ -287,6 +292,10 @@ def list_scaling(deployment, sizes=(1000, 100000), samples=15):
     return result
 
 
+def _with_children(pids):
+    return [p for pid in pids for p in [pid] + deploy.children(pid)]
+
+
 class CPUSampler(threading.Thread):
     """CPU time used by groups of processes during a load generator's measured window
     (it starts half a second plus the warm-up after the generator is called)."""
@@ -300,7 +309,7 @@ class CPUSampler(threading.Thread):
         self.start()
 
     def _sample(self):
-        return {group: sum(deploy.cpu_seconds(pid) for pid in pids)
+        return {group: {pid: deploy.cpu_seconds(pid) for pid in pids()}
                 for group, pids in self.groups.items()}
 
     def run(self):
@@ -308,7 +317,11 @@ class CPUSampler(threading.Thread):
         before = self._sample()
         time.sleep(max(0.0, self.end_at - time.monotonic()))
         after = self._sample()
-        self.used = {group: after[group] - before[group] for group in before}
+        # Per process: one started in the window counts from zero; one that ended in it is
+        # missed (connection pools keep theirs open).
+        self.used = {group: sum(max(0.0, used - before[group].get(pid, 0.0))
+                                for pid, used in after[group].items())
+                     for group in after}
 
     def per_cycle(self, cycles_per_s):
         """Milliseconds of CPU per cycle of each group (and ``total``)."""
