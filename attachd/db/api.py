@@ -328,8 +328,6 @@ class _Columns:
     """Attribute access to one table's columns of a row (what the objects' ``_from_db_object``
     reads), for a row that carries them under other names or with changed values."""
 
-    __slots__ = ('__dict__',)
-
     def __init__(self, values):
         self.__dict__.update(values)
 
