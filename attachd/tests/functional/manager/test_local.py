@@ -193,9 +193,15 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.assertTrue(api.client.can_send_version('1.0'))
         self.assertFalse(api.client.can_send_version('1.1'))
 
+    def _attach_api_uses_this_transport(self):
+        # attach keeps one client per process; this suite's transport differs per class.
+        api = self.api()
+        self.useFixture(fixtures.MockPatchObject(attach, 'manager_api', lambda: api))
+
     def test_managers_pinned_to_1_0_still_connect_and_delete(self):
         # Methods of 1.0 are sent as 1.0: a cap below the newest version must not stop them.
         self.flags(rpc_version_cap='1.0', group='manager')
+        self._attach_api_uses_this_transport()
         volume = self.volume()
         attachment = self.reserve(volume)
         recorded = attach.connect(self.ctx, volume, attachment, mbase.connector())
@@ -207,6 +213,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
     def test_update_answered_by_a_manager_older_than_1_2(self):
         # A 1.0/1.1 manager answers attachment_update with the connection_info only: the API
         # reads the attachment as recorded instead.
+        self._attach_api_uses_this_transport()
         volume = self.volume()
         attachment = self.reserve(volume)
         real = rpcapi.ManagerAPI.attachment_update
