@@ -1110,7 +1110,10 @@ def attachment_complete(context, attachment_id, volume_id=None):
                                        'of_volume_id': volume_id,
                                        'now': _now()}).rowcount != 1:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        _recompute_volume_status(conn, volume_id, volume)
+        # The volume now has a live attached attachment, and attached comes first in
+        # Cinder's precedence: the other attachments cannot change the result, so they
+        # are not read.
+        _recompute_volume_status(conn, volume_id, volume, [AttachStatus.ATTACHED])
 
 
 # attachment_destroy's default: delete whatever connection the attachment has.

@@ -37,15 +37,14 @@ CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',
 #   read of the volume's attachments; the recorded connection (volume lock, locking read,
 #   update, connector specs, volume status) and the manager's liveness row, read at most
 #   once a second;
-# - complete: the attachment with its volume's attachments; volume lock, CAS, locking read
-#   of the statuses, volume status;
+# - complete: the attachment with its volume's attachments; volume lock, CAS, volume status;
 # - show: the attachment with its volume's attachments, the admin metadata;
 # - delete: the attachment with its volume's attachments; the manager's read of the other
 #   connections; volume lock, locking read, CAS, connector specs, volume status.
 BUDGET = {
     'create': 6,
     'update': 9,
-    'complete': 5,
+    'complete': 4,
     'show': 2,
     'delete': 7,
     'list': 1,
