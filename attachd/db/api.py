@@ -289,6 +289,12 @@ _SET_VOLUME_ATTACH_STATUS = sa.update(_VOL).where(
     attach_status=sa.bindparam('new_attach_status'), updated_at=sa.bindparam('now'))
 
 # Reservation compare-and-swaps (see attachment_reserve).
+_RESERVE_AVAILABLE = sa.update(_VOL).where(
+    _VOL.c.id == sa.bindparam('volume_id'), _VOL.c.deleted == sa.false(),
+    _VOL.c.status == VolumeStatus.AVAILABLE,
+    _VOL.c.multiattach == sa.bindparam('is_multiattach'),
+).values(status=VolumeStatus.RESERVED, attach_status=AttachStatus.RESERVED,
+         updated_at=sa.bindparam('now'))
 _RESERVE = sa.update(_VOL).where(
     _VOL.c.id == sa.bindparam('volume_id'), _VOL.c.deleted == sa.false(),
     _VOL.c.status.in_(sa.bindparam('allowed', expanding=True)),
@@ -870,7 +876,9 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
     attachments of it exist). Failing that, the same instance may add a second attachment
     to a volume it already holds (in-use or reserved: Nova's live migration, resize, shelve),
     checked by a second CAS. The new row is inserted and the volume status recomputed from
-    all live attachments.
+    all live attachments. From ``available``, the common case, the first CAS sets both
+    statuses to ``reserved`` itself, as Cinder's reservation does: an available volume has
+    no attachment that would come before the new reservation.
 
     :returns: the new attachment row.
     :raises VolumeNotFound: the volume does not exist or belongs to another project.
@@ -882,9 +890,10 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
                else VolumeStatus.RESERVABLE)
     now = _now()
     with _writer_connection(context) as conn:
-        won = conn.execute(_RESERVE, {'volume_id': volume_id, 'allowed': list(allowed),
-                                         'is_multiattach': bool(multiattach),
-                                         'now': now}).rowcount == 1
+        params = {'volume_id': volume_id, 'is_multiattach': bool(multiattach), 'now': now}
+        if conn.execute(_RESERVE_AVAILABLE, params).rowcount == 1:
+            return _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now)
+        won = conn.execute(_RESERVE, dict(params, allowed=list(allowed))).rowcount == 1
         if not won and instance_uuid is not None:
             won = conn.execute(_RESERVE_SAME_INSTANCE, {
                 'volume_id': volume_id, 'instance_uuid': instance_uuid,
@@ -902,17 +911,22 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
                               VolumeStatus.DOWNLOADING) if multiattach else allowed
             raise exception.InvalidVolume(
                 reason=_reserve_message(volume_id, cinder_allowed, current))
-        attachment = {column.name: None for column in _ATT.c}
-        attachment.update(id=uuidutils.generate_uuid(), volume_id=volume_id,
-                          instance_uuid=instance_uuid, attach_status=AttachStatus.RESERVED,
-                          attach_mode=attach_mode or 'null', created_at=now, deleted=False)
-        conn.execute(_INSERT_ATTACHMENT, attachment)
+        attachment = _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now)
         # The CAS that won holds the volume's row lock and left its status attachment-driven
         # (reserved, or in-use/reserved for the same instance), and the new reservation
         # means it cannot end up available: no need to read the row again.
         _recompute_volume_status(conn, volume_id, _Columns({
             'status': VolumeStatus.RESERVED, 'migration_status': None}))
-        return _Columns(attachment)
+        return attachment
+
+
+def _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now):
+    attachment = {column.name: None for column in _ATT.c}
+    attachment.update(id=uuidutils.generate_uuid(), volume_id=volume_id,
+                      instance_uuid=instance_uuid, attach_status=AttachStatus.RESERVED,
+                      attach_mode=attach_mode or 'null', created_at=now, deleted=False)
+    conn.execute(_INSERT_ATTACHMENT, attachment)
+    return _Columns(attachment)
 
 
 def attachment_get(context, attachment_id, project_only=True):
