@@ -29,9 +29,10 @@ class ThreadPoolWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer
     request_queue_size = 128
 
     def __init__(self, address, threads):
-        super().__init__(address, _RequestHandler)
+        # Before binding: a failed bind calls server_close(), which shuts the pool down.
         self._pool = futures.ThreadPoolExecutor(max_workers=threads,
                                                 thread_name_prefix='wsgi')
+        super().__init__(address, _RequestHandler)
 
     def process_request(self, request, client_address):
         self._pool.submit(self.process_request_thread, request, client_address)
