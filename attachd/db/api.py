@@ -352,10 +352,9 @@ def _attachment_part(row):
 
 def _with_values(row, values):
     """``row``'s attachment columns, with ``values`` replacing some of them."""
-    mapping = row._mapping
-    result = {column.name: mapping[column] for column in _ATT.c}
-    result.update(values)
-    return _Columns(result)
+    result = _attachment_part(row)
+    result.__dict__.update(values)
+    return result
 
 
 # --- compare-and-swap --------------------------------------------------------------------------
@@ -588,19 +587,19 @@ def volume_get(context, volume_id, project_only=True):
         return _volume_get(conn, context, volume_id, project_only)
 
 
-def _volume_get(session, context, volume_id, project_only):
+def _volume_get(conn, context, volume_id, project_only):
     if project_only and not context.is_admin:
-        volume = session.execute(_VOLUME_BY_ID_IN_PROJECT, {
+        volume = conn.execute(_VOLUME_BY_ID_IN_PROJECT, {
             'volume_id': volume_id, 'project_id': context.project_id}).first()
     else:
-        volume = session.execute(_VOLUME_BY_ID, {'volume_id': volume_id}).first()
+        volume = conn.execute(_VOLUME_BY_ID, {'volume_id': volume_id}).first()
     if volume is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return volume
 
 
-def _admin_metadata(session, volume_id):
-    return dict(session.execute(_ADMIN_METADATA, {'volume_id': volume_id}).all())
+def _admin_metadata(conn, volume_id):
+    return dict(conn.execute(_ADMIN_METADATA, {'volume_id': volume_id}).all())
 
 
 def volume_get_with_admin_metadata(context, volume_id, project_only=True):
