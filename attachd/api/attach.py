@@ -59,10 +59,7 @@ def _notify(context, event_type, volume, attachment=None):
     global _notifier
     if _notifier is None:
         _notifier = notifications.get_notifier()
-    # oslo.messaging calls a notifier with no driver at all "enabled" (only ['noop'] is
-    # not); without this test the default configuration paid a volume read per complete
-    # for notifications that went nowhere.
-    if not _notifier.is_enabled() or not CONF.oslo_messaging_notifications.driver:
+    if not notifications.enabled(_notifier):
         return
     if callable(volume):
         volume = volume()
@@ -188,14 +185,6 @@ def check_deletion_allowed(context, attachment):
         raise exception.ConflictNovaUsingAttachment(instance_id=attachment.instance_uuid)
 
 
-def shared_connections(context, attachment, siblings=None):
-    """Ids of the other live attachments sharing ``attachment``'s host connection.
-
-    :param siblings: the volume's live attachments, if the caller read them already.
-    """
-    return attachment.shared_connections(siblings)
-
-
 # How often a delete starts over when an update connects the attachment under it.
 DELETE_ATTEMPTS = 5
 
@@ -219,7 +208,7 @@ def delete(context, volume, attachment, siblings=None):
                 context, attachment.id, project_only=False)
             check_deletion_allowed(context, attachment)
             siblings = None
-        shared = shared_connections(context, attachment, siblings)
+        shared = attachment.shared_connections(siblings)
         if attachment.connector:
             manager_api().attachment_delete(context, volume, attachment)
         else:

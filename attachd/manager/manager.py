@@ -71,11 +71,6 @@ class Manager:
         return lockutils.lock('attachd-volume-%s' % volume_id)
 
     def _notify(self, context, event_type, volume, attachment=None):
-        # As on the API side: a notifier without any driver still builds and serializes
-        # the payload unless it is skipped here (two per update and per delete).
-        if (self.notifier is None or not self.notifier.is_enabled()
-                or not CONF.oslo_messaging_notifications.driver):
-            return
         notifications.notify(self.notifier, context, event_type, volume, attachment)
 
     # --- volumes --------------------------------------------------------------------------
