@@ -8,7 +8,7 @@ attachments left and no export without an owner.
 
 import fixtures
 
-from attachd.api import attach
+from attachd.objects import volume_attachment as attachment_obj
 from attachd import exception
 from attachd.tests import base
 from attachd.tests.functional.reliability import base as rbase
@@ -90,16 +90,16 @@ class HttpRaceTest(rbase.ApiTestCase):
         row without revoking that connection would leave the host its access."""
         volume = self.volume()
         attachment_id = self._attachment(volume.id)
-        original = attach.shared_connections
+        original = attachment_obj.VolumeAttachment.shared_connections
         calls = []
 
-        def update_lands_now(ctx, attachment, siblings=None):
+        def update_lands_now(attachment, siblings=None):
             if not calls:
                 calls.append(self.client.update(attachment_id, rbase.connector(1)))
-            return original(ctx, attachment, siblings)
+            return original(attachment, siblings)
 
-        self.useFixture(fixtures.MockPatchObject(attach, 'shared_connections',
-                                                 update_lands_now))
+        self.useFixture(fixtures.MockPatchObject(attachment_obj.VolumeAttachment,
+                                                 'shared_connections', update_lands_now))
         self.assertEqual(200, self.nova.remove(attachment_id).status)
         self.assertEqual([200], [r.status for r in calls])
         self.assertEqual([], self.live_attachments(volume.id))
