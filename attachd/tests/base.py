@@ -5,6 +5,7 @@ and skip otherwise, unless ``ATTACHD_TEST_REQUIRE_SERVICES=1`` is set (as ``.ci/
 then a missing service fails the test.
 """
 
+import datetime
 import os
 import socket
 import time
@@ -56,6 +57,15 @@ def wait_for(predicate, timeout=15, interval=0.02):
         if time.monotonic() > deadline:
             raise AssertionError('condition not met within %s s' % timeout)
         time.sleep(interval)
+
+
+def backdate_attachment(context, attachment_id, seconds):
+    """Make an attachment look created and last changed ``seconds`` ago."""
+    old = db_api.utcnow() - datetime.timedelta(seconds=seconds)
+    with db_api.main_context_manager.writer.using(context) as session:
+        session.execute(models.VolumeAttachment.__table__.update()
+                        .where(models.VolumeAttachment.id == attachment_id)
+                        .values(created_at=old, updated_at=old))
 
 
 def need_rabbit(testcase):

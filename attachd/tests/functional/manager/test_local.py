@@ -7,7 +7,6 @@ from oslo_utils import timeutils
 
 from attachd.api import attach
 from attachd.db import api as db_api
-from attachd.db import models
 from attachd.drivers import fake
 from attachd import exception
 from attachd.manager import rpcapi
@@ -244,11 +243,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.assertTrue(attachment.obj_attr_is_set('volume'))
 
     def _backdate(self, attachment_id, seconds):
-        old = db_api.utcnow() - datetime.timedelta(seconds=seconds)
-        with db_api.main_context_manager.writer.using(self.admin) as session:
-            session.execute(models.VolumeAttachment.__table__.update()
-                            .where(models.VolumeAttachment.id == attachment_id)
-                            .values(created_at=old, updated_at=old))
+        base.backdate_attachment(self.admin, attachment_id, seconds)
 
     def test_reclaimer_deletes_abandoned_reservations_only(self):
         self.flags(reservation_timeout=60, group='attachments')

@@ -6,15 +6,12 @@ Every repeat must be harmless. Reservations nobody completes are reclaimed by th
 manager's periodic task, and never those of Nova's shelved-offloaded servers.
 """
 
-import datetime
 import time
 
 import fixtures
 import oslo_messaging as messaging
 from oslo_messaging.notify import _impl_test as test_notifier
 
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd.drivers import fake
 from attachd.manager import rpcapi
 from attachd.manager import service as manager_service
@@ -180,11 +177,7 @@ class ReclaimTest(rbase.ApiTestCase):
         self.addCleanup(self.service.stop)
 
     def _backdate(self, attachment_id, seconds):
-        old = db_api.utcnow() - datetime.timedelta(seconds=seconds)
-        with db_api.main_context_manager.writer.using(self.admin_ctx) as session:
-            session.execute(models.VolumeAttachment.__table__.update()
-                            .where(models.VolumeAttachment.id == attachment_id)
-                            .values(created_at=old, updated_at=old))
+        base.backdate_attachment(self.admin_ctx, attachment_id, seconds)
 
     def test_abandoned_reservation_reclaimed_shelved_offloaded_kept(self):
         abandoned_vol = self.volume()
