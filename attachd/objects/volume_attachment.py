@@ -50,17 +50,11 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         self.obj_reset_changes(['volume'])
 
     @classmethod
-    def get_by_id(cls, context, attachment_id, project_only=True, with_volume=False):
-        """The live attachment; VolumeAttachmentNotFound for another project's one.
-
-        :param with_volume: also load its volume and the volume's admin metadata, in the
-            same transaction.
-        """
-        if not with_volume:
-            return cls._from_db_object(
-                context, cls(context),
-                db_api.attachment_get(context, attachment_id, project_only))
-        return cls.get_with_siblings(context, attachment_id, project_only)[0]
+    def get_by_id(cls, context, attachment_id, project_only=True):
+        """The live attachment; VolumeAttachmentNotFound for another project's one (see
+        :meth:`get_with_siblings` to load its volume too)."""
+        return cls._from_db_object(context, cls(context),
+                                   db_api.attachment_get(context, attachment_id, project_only))
 
     @classmethod
     def get_with_siblings(cls, context, attachment_id, project_only=True,
