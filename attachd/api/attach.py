@@ -279,18 +279,32 @@ def legacy_unreserve(context, volume):
                 pass
 
 
+def _attached_instance(live):
+    """The one server the volume is attached to, or None (none, or several)."""
+    instances = {a.instance_uuid for a in live if a.attach_status == AttachStatus.ATTACHED}
+    return instances.pop() if len(instances) == 1 else None
+
+
 def legacy_initialize_connection(context, volume, connector):
     """Connect the volume for ``connector`` through an attachment: the one already connected
     for this host, else the pending reservation (os-reserve), else a new reservation.
 
+    As in Cinder, a volume in use keeps its status. A host that is already using it (Nova's
+    hard reboot refreshing the connection) is connected again by the manager without any
+    change to its attachment. Another host (the destination of Nova's legacy live
+    migration) gets an attachment of its own for the same server, ``attaching``, which the
+    server's attachment takes over when the source's connection is terminated.
+
     :returns: the connection_info in the legacy nested form ``{driver_volume_type, data}``.
     """
     check_connector(connector)
-    attachment = (find_for_connector(context, volume, connector)
-                  or _unconnected_reservation(context, volume))
+    attachment = find_for_connector(context, volume, connector)
+    if attachment is not None and attachment.attach_status == AttachStatus.ATTACHED:
+        return manager_api().initialize_connection(context, volume, connector)
+    attachment = attachment or _unconnected_reservation(context, volume)
     created = attachment is None
     if created:
-        attachment = reserve(context, volume)
+        attachment = reserve(context, volume, _attached_instance(_live(context, volume)))
     try:
         attachment = connect(context, volume, attachment, connector)
     except Exception:
@@ -298,6 +312,31 @@ def legacy_initialize_connection(context, volume, connector):
             if created:
                 _roll_back(context, volume, attachment)
     return nested_connection_info(attachment.connection_info)
+
+
+def legacy_terminate_connection(context, volume, attachment):
+    """Revoke ``attachment``'s host connection (os-terminate_connection).
+
+    * An attached attachment stays attached (the volume keeps its status, as in Cinder);
+      if its server connected the volume from another host meanwhile (Nova's legacy live
+      migration), the attachment takes over that connection.
+    * The extra connection of a server that is attached from another host (a rolled back
+      live migration) is deleted.
+    * Otherwise the attachment is a plain reservation again.
+    """
+    live = _live(context, volume)
+    others = [a for a in live if a.id != attachment.id and attachment.instance_uuid
+              and a.instance_uuid == attachment.instance_uuid]
+    if attachment.attach_status == AttachStatus.ATTACHED:
+        successor = next((a for a in others if a.connector
+                          and a.attach_status == AttachStatus.ATTACHING), None)
+        disconnect(context, volume, attachment)
+        if successor is not None:
+            attachment.take_over(successor)
+    elif any(a.attach_status == AttachStatus.ATTACHED for a in others):
+        delete(context, volume, attachment, live)
+    else:
+        disconnect(context, volume, attachment)
 
 
 def nested_connection_info(flat):

@@ -1175,7 +1175,11 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
 
 def attachment_disconnected(context, attachment_id):
     """Forget an attachment's connection (connector, connection_info) after the backend
-    revoked it, leaving the reservation: the status goes back to ``reserved``."""
+    revoked it, leaving the reservation: the status goes back to ``reserved``.
+
+    An ``attached`` attachment stays attached and its volume keeps its status: a legacy
+    os-terminate_connection never changes an in-use (or detaching) volume in Cinder.
+    """
     with _writer(context) as session:
         volume_id = session.scalars(sa.select(models.VolumeAttachment.volume_id).where(
             models.VolumeAttachment.id == attachment_id,
@@ -1183,12 +1187,48 @@ def attachment_disconnected(context, attachment_id):
         if volume_id is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         _lock_volume(session, volume_id)
+        if conditional_update(context, models.VolumeAttachment, attachment_id,
+                              {'connector': None, 'connection_info': None},
+                              {'attach_status': AttachStatus.ATTACHED}):
+            _write_connector(session, attachment_id, None)
+            return
         conditional_update(context, models.VolumeAttachment, attachment_id,
                            {'attach_status': AttachStatus.RESERVED, 'connector': None,
                             'connection_info': None, 'attached_host': None,
                             'attach_time': None}, {})
         _write_connector(session, attachment_id, None)
         _recompute_volume_status(session, volume_id)
+
+
+@_retry_on_deadlock
+def attachment_take_over(context, attachment_id, from_attachment_id):
+    """Move the host connection of ``from_attachment_id`` (connector, connection_info,
+    host) onto ``attachment_id`` and delete the former: a server's attachment follows it to
+    the host of its legacy live migration. Statuses stay as they are.
+
+    :returns: the updated attachment row.
+    """
+    with _writer_connection(context) as conn:
+        volume_id = _attachment_volume_id(conn, attachment_id)
+        _lock_volume(conn, volume_id)
+        live = _locked_live_attachments(conn, volume_id)
+        attachment = _find(live, attachment_id)
+        source = _find(live, from_attachment_id)
+        now = _now()
+        update = {'connector': source.connector, 'connection_info': source.connection_info,
+                  'attached_host': source.attached_host, 'updated_at': now}
+        conn.execute(sa.update(_ATT).where(_ATT.c.id == attachment_id).values(**update))
+        conn.execute(_DESTROY, {'attachment_id': from_attachment_id, 'now': now})
+        for stale in (attachment, source):
+            if stale.connector is not None:
+                conn.execute(_DELETE_SPECS, {'of_attachment_id': stale.id, 'now': now})
+        connector = jsonutils.loads(source.connector) if source.connector else {}
+        if connector:
+            conn.execute(_INSERT_SPECS, [
+                {'attachment_id': attachment_id, 'key': key, 'value': jsonutils.dumps(value),
+                 'created_at': now, 'deleted': False}
+                for key, value in connector.items()])
+        return _with_values(attachment, update)
 
 
 def attachment_record_host(context, attachment_id, instance_uuid=None, attached_host=None,

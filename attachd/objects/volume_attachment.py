@@ -110,12 +110,20 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         self._from_db_object(self._context, self, row)
 
     def disconnected(self):
-        """Forget the connection; the attachment is a plain reservation again."""
+        """Forget the connection; the attachment is a plain reservation again, unless it
+        is attached (a server keeps its volume across a legacy terminate_connection)."""
         db_api.attachment_disconnected(self._context, self.id)
         self.connector = None
         self.connection_info = None
-        self.attach_status = fields.VolumeAttachStatus.RESERVED
+        if self.attach_status != fields.VolumeAttachStatus.ATTACHED:
+            self.attach_status = fields.VolumeAttachStatus.RESERVED
         self.obj_reset_changes()
+
+    def take_over(self, other):
+        """Take ``other``'s host connection and delete ``other`` (legacy live migration:
+        the server's attachment moves to the destination's connection)."""
+        row = db_api.attachment_take_over(self._context, self.id, other.id)
+        self._from_db_object(self._context, self, row)
 
     def record_host(self, instance_uuid=None, host=None, mountpoint=None):
         """Record the server, host and mount point given by a legacy os-attach."""

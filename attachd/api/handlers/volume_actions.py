@@ -68,7 +68,7 @@ def _terminate_connection(req, volume, args):
         # Nothing is connected for this host: as Cinder, terminating is idempotent.
         return _accepted()
     attach.check_deletion_allowed(ctx, attachment)
-    attach.disconnect(ctx, volume, attachment)
+    attach.legacy_terminate_connection(ctx, volume, attachment)
     return _accepted()
 
 

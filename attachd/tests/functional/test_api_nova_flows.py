@@ -203,3 +203,94 @@ class GlanceStoreFlowTest(base.TestCase):
         retried = self._create(volume['id'], 'ro')
         self.assertEqual(200, retried.status_int)
         self.assertEqual('ro', retried.json['attachment']['attach_mode'])
+
+
+class LegacyNovaFlowsTest(base.TestCase):
+    """Nova's calls for block-device mappings without an attachment id (microversion 3.0):
+    os-initialize_connection on an in-use volume must change no status, as in Cinder, whose
+    initialize_connection never does."""
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(api_fixtures.APIFixture())
+        self.nova = api_fixtures.Client(self.api.app, version=None, service=True)
+        self.volume_id = self.nova.create_volume()['id']
+
+    def action(self, name, args=None, expect=202):
+        response = self.nova.post('/v3/volumes/%s/action' % self.volume_id, {name: args})
+        self.assertEqual(expect, response.status_int, response.text)
+        return response.json if response.body else None
+
+    def initialize(self, host):
+        info = self.action('os-initialize_connection', {'connector': connector(host)},
+                           expect=200)['connection_info']
+        self.assertEqual('fake', info['driver_volume_type'])
+        return info
+
+    def terminate(self, host):
+        self.action('os-terminate_connection', {'connector': connector(host)})
+
+    def show(self):
+        return self.nova.get('/v3/volumes/%s' % self.volume_id).json['volume']
+
+    def attachments(self):
+        response = self.nova.get('/v3/attachments?volume_id=%s' % self.volume_id,
+                                 headers={'OpenStack-API-Version': 'volume 3.27'})
+        return {a['id']: a['status'] for a in response.json['attachments']}
+
+    def attach(self, host='compute1'):
+        self.action('os-reserve')
+        self.initialize(host)
+        self.action('os-attach', {'instance_uuid': SERVER, 'mountpoint': '/dev/vdb'})
+        volume = self.show()
+        self.assertEqual('in-use', volume['status'])
+        return volume['attachments'][0]['attachment_id']
+
+    def assert_in_use(self, attachment_id):
+        volume = self.show()
+        self.assertEqual('in-use', volume['status'])
+        self.assertEqual([attachment_id], [a['attachment_id'] for a in volume['attachments']])
+        self.assertEqual('attached', self.attachments()[attachment_id])
+
+    def detach(self, host):
+        self.action('os-begin_detaching')
+        self.assertEqual('detaching', self.show()['status'])
+        self.terminate(host)
+        self.assertEqual('detaching', self.show()['status'])
+        self.action('os-detach', {})
+        self.assertEqual('available', self.show()['status'])
+        self.assertEqual({}, self.attachments())
+
+    def test_hard_reboot_refreshes_the_connection(self):
+        attachment_id = self.attach()
+        first = self.action('os-initialize_connection', {'connector': connector('compute1')},
+                            expect=200)['connection_info']
+        self.assert_in_use(attachment_id)
+        again = self.initialize('compute1')
+        self.assertEqual(first['data']['target_iqn'], again['data']['target_iqn'])
+        self.assert_in_use(attachment_id)
+        self.detach('compute1')
+
+    def test_live_migration(self):
+        attachment_id = self.attach()
+        # pre_live_migration: the destination's connection.
+        self.initialize('compute2')
+        self.assert_in_use(attachment_id)
+        # post_live_migration: the source's connection goes; the server keeps the volume.
+        self.terminate('compute1')
+        self.assert_in_use(attachment_id)
+        self.assertEqual(['compute2'], [a['host_name'] for a in self.show()['attachments']])
+        self.detach('compute2')
+
+    def test_live_migration_rollback(self):
+        attachment_id = self.attach()
+        self.initialize('compute2')
+        # _rollback_live_migration: the destination's connection goes.
+        self.terminate('compute2')
+        self.assert_in_use(attachment_id)
+        self.assertEqual(['compute1'], [a['host_name'] for a in self.show()['attachments']])
+        self.detach('compute1')
+
+    def test_another_server_cannot_connect_a_volume_in_use(self):
+        self.attach()
+        self.action('os-reserve', expect=400)
