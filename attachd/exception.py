@@ -117,6 +117,10 @@ class VolumeAttachmentNotFound(NotFound):
                 'attachment_id = %(attachment_id)s.')
 
 
+class VolumeMetadataNotFound(NotFound):
+    msg_fmt = _('Volume %(volume_id)s has no metadata with key %(metadata_key)s.')
+
+
 class VolumeTypeNotFound(NotFound):
     msg_fmt = _('Volume type %(volume_type_id)s could not be found.')
 
@@ -146,6 +150,11 @@ class Conflict(AttachdException):
 
 class VolumeTypeExists(Conflict):
     msg_fmt = _('Volume type %(name)s already exists.')
+
+
+class VolumeTypeDefaultDeletionError(Invalid):
+    msg_fmt = _('The volume type %(volume_type_id)s is a default volume type and cannot be '
+                'deleted.')
 
 
 class VolumeTypeInUse(Invalid):
@@ -216,3 +225,10 @@ class DriverNotFound(AttachdException):
 
 class ConfigInvalid(AttachdException):
     msg_fmt = _('Invalid configuration: %(reason)s')
+
+
+class VolumeTypeDefaultMisconfigured(AttachdException):
+    msg_fmt = _('The request cannot be fulfilled as the default volume type '
+                '%(volume_type_name)s cannot be found.')
+    code = 500
+    safe = True

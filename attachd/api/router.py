@@ -8,10 +8,12 @@ import routes
 
 from attachd import exception
 from attachd.api.handlers import attachments
+from attachd.api.handlers import limits
 from attachd.api.handlers import resource_filters
 from attachd.api.handlers import types
 from attachd.api.handlers import versions
 from attachd.api.handlers import volume_actions
+from attachd.api.handlers import volume_metadata
 from attachd.api.handlers import volumes
 from attachd.api import openapi
 from attachd.api import request as a_request
@@ -32,6 +34,12 @@ ROUTE_DECLARATIONS = [
     ('/volumes/{volume_id}', {'GET': volumes.show, 'DELETE': volumes.delete}),
     ('/volumes/{volume_id}/action', {'POST': volume_actions.action}),
     ('/volumes/{volume_id}/encryption', {'GET': volumes.show_encryption}),
+    ('/volumes/{volume_id}/metadata', {'GET': volume_metadata.index,
+                                       'POST': volume_metadata.create,
+                                       'PUT': volume_metadata.update_all}),
+    ('/volumes/{volume_id}/metadata/{key}', {'GET': volume_metadata.show,
+                                             'PUT': volume_metadata.update,
+                                             'DELETE': volume_metadata.delete}),
     ('/types', {'GET': types.index, 'POST': types.create}),
     ('/types/{type_id}', {'GET': types.show, 'DELETE': types.delete}),
     ('/types/{type_id}/extra_specs', {'GET': types.list_extra_specs,
@@ -40,6 +48,7 @@ ROUTE_DECLARATIONS = [
                                             'PUT': types.update_extra_spec,
                                             'DELETE': types.delete_extra_spec}),
     ('/resource_filters', {'GET': resource_filters.index}),
+    ('/limits', {'GET': limits.show}),
     ('/openapi.json', {'GET': openapi.show}),
 ]
 

@@ -27,6 +27,12 @@ default_opts = [
     cfg.StrOpt('default_backend',
                help=_('Backend that volumes are created on when their type names no '
                       'volume_backend_name. Defaults to the first of enabled_backends.')),
+    cfg.StrOpt('default_volume_type',
+               default='__DEFAULT__',
+               help=_('Volume type of the volumes created without one, by name (Cinder\'s '
+                      'option). "attachd-manage db sync" creates __DEFAULT__, as Cinder\'s '
+                      'does; a volume create fails with 500 while the named type does not '
+                      'exist, and the type cannot be deleted.')),
     cfg.StrOpt('storage_availability_zone',
                default='nova',
                help=_('Availability zone reported for volumes of this deployment.')),

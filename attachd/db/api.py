@@ -782,6 +782,51 @@ def _metadata_update(context, model, volume_id, metadata):
         session.flush()
 
 
+def volume_metadata_update(context, volume_id, metadata, delete=False):
+    """Set the keys of ``metadata`` on the volume (one transaction).
+
+    :param delete: replace the metadata: keys not in ``metadata`` are deleted.
+    :returns: the volume's metadata afterwards.
+    """
+    with _writer(context) as session:
+        if delete:
+            session.execute(sa.update(models.VolumeMetadata).where(
+                models.VolumeMetadata.volume_id == volume_id,
+                models.VolumeMetadata.deleted == sa.false(),
+                models.VolumeMetadata.key.not_in(list(metadata)))
+                .values(**_soft_delete_values())
+                .execution_options(synchronize_session=False))
+        _metadata_update(context, models.VolumeMetadata, volume_id, metadata)
+        return _metadata_get(context, models.VolumeMetadata, volume_id)
+
+
+def volume_metadata_delete(context, volume_id, key):
+    """Delete one key of the volume's metadata.
+
+    :raises VolumeMetadataNotFound: the volume has no such key.
+    """
+    with _writer(context) as session:
+        deleted = session.execute(sa.update(models.VolumeMetadata).where(
+            models.VolumeMetadata.volume_id == volume_id,
+            models.VolumeMetadata.deleted == sa.false(),
+            models.VolumeMetadata.key == key)
+            .values(**_soft_delete_values())
+            .execution_options(synchronize_session=False)).rowcount
+    if not deleted:
+        raise exception.VolumeMetadataNotFound(volume_id=volume_id, metadata_key=key)
+
+
+def volume_usage(context, project_id):
+    """``(volumes, gigabytes)``: how many live volumes the project has and their size."""
+    with _reader(context) as session:
+        count, size = session.execute(
+            sa.select(sa.func.count(models.Volume.id),
+                      sa.func.coalesce(sa.func.sum(models.Volume.size), 0))
+            .where(models.Volume.project_id == project_id,
+                   models.Volume.deleted == sa.false())).one()
+        return int(count), int(size)
+
+
 def volume_admin_metadata_update(context, volume_id, metadata):
     _metadata_update(context, models.VolumeAdminMetadata, volume_id, metadata)
 

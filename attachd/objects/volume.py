@@ -198,6 +198,20 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
     def destroy(self):
         db_api.volume_destroy(self._context, self.id)
 
+    def update_metadata(self, metadata, delete=False):
+        """Set user metadata keys (``delete``: replace it all); returns the result."""
+        self.metadata = db_api.volume_metadata_update(self._context, self.id, metadata,
+                                                      delete)
+        self.obj_reset_changes(['metadata'])
+        return self.metadata
+
+    def delete_metadata_key(self, key):
+        """Delete one user metadata key (VolumeMetadataNotFound if it is not set)."""
+        db_api.volume_metadata_delete(self._context, self.id, key)
+        if self.obj_attr_is_set('metadata'):
+            self.metadata.pop(key, None)
+            self.obj_reset_changes(['metadata'])
+
     def update_admin_metadata(self, metadata):
         db_api.volume_admin_metadata_update(self._context, self.id, metadata)
         if self.obj_attr_is_set('admin_metadata'):

@@ -5,8 +5,10 @@ import itertools
 
 from attachd.policies import attachments
 from attachd.policies import base
+from attachd.policies import limits
 from attachd.policies import types
 from attachd.policies import volume_actions
+from attachd.policies import volume_metadata
 from attachd.policies import volumes
 
 
@@ -16,5 +18,7 @@ def list_rules():
         attachments.list_rules(),
         volumes.list_rules(),
         volume_actions.list_rules(),
+        volume_metadata.list_rules(),
         types.list_rules(),
+        limits.list_rules(),
     ))

@@ -13,6 +13,8 @@ import time
 import fixtures
 from oslo_config import fixture as config_fixture
 from oslo_db.sqlalchemy import test_fixtures
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
 from oslotest import base
 from sqlalchemy import event
 
@@ -88,6 +90,18 @@ class TestCase(base.BaseTestCase):
             CONF.set_override(name, value, group)
 
 
+def create_schema(engine):
+    """attachd's tables from the models, with the rows ``db sync`` adds to them (the
+    default volume type ``__DEFAULT__``): what a test database starts from."""
+    models.BASE.metadata.create_all(engine)
+    now = timeutils.utcnow().replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(models.VolumeType.__table__.insert().values(
+            id=uuidutils.generate_uuid(), name='__DEFAULT__',
+            description='Default Volume Type', is_public=True, deleted=False,
+            created_at=now, updated_at=now))
+
+
 class AttachdDbFixture(test_fixtures.OpportunisticDbFixture):
     """A fresh database with attachd's schema per test, through oslo.db's provisioning."""
 
@@ -98,7 +112,7 @@ class AttachdDbFixture(test_fixtures.OpportunisticDbFixture):
 
     def generate_schema_create_all(self, engine):
         db_api.setup_engine(engine)
-        models.BASE.metadata.create_all(engine)
+        create_schema(engine)
 
     def _setUp(self):
         # The provisioned facade replaces the configured one for the test.

@@ -7,6 +7,7 @@ from attachd.api import request as a_request
 from attachd.api.schemas import types as schemas
 from attachd.api import validation
 from attachd.api.views import types as views
+from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import volume_type as type_obj
@@ -51,13 +52,16 @@ def create(req):
                                       is_public=is_public,
                                       extra_specs=_specs(body.get('extra_specs') or {}))
     volume_type.create()
-    return a_request.json_response({'volume_type': views.detail(req, volume_type)})
+    return a_request.json_response({'volume_type': views.created(req, volume_type)})
 
 
 @microversion.version_range(microversion.BASE)
 def delete(req, type_id):
     _authorize(req, policies.MANAGE)
-    _get(req, type_id).destroy()
+    volume_type = _get(req, type_id)
+    if volume_type.name == CONF.default_volume_type:
+        raise exception.VolumeTypeDefaultDeletionError(volume_type_id=type_id)
+    volume_type.destroy()
     return a_request.json_response(None, status=202)
 
 

@@ -75,8 +75,15 @@ def show(req, volume_id):
 
 
 def _volume_type(ctx, name_or_id):
+    """The type named in a create, else ``[DEFAULT] default_volume_type`` (as Cinder)."""
     if not name_or_id:
-        return None
+        try:
+            return type_obj.VolumeType.get_by_name_or_id(ctx, CONF.default_volume_type)
+        except exception.VolumeTypeNotFound:
+            LOG.error('The default volume type %s does not exist; check '
+                      '[DEFAULT] default_volume_type', CONF.default_volume_type)
+            raise exception.VolumeTypeDefaultMisconfigured(
+                volume_type_name=CONF.default_volume_type)
     try:
         return type_obj.VolumeType.get_by_name_or_id(ctx, name_or_id)
     except exception.VolumeTypeNotFound:
@@ -136,7 +143,7 @@ def create(req):
                           volume.id)
             volume.conditional_update({'status': fields.VolumeStatus.ERROR},
                                       {'status': fields.VolumeStatus.CREATING})
-    return a_request.json_response({'volume': views.detail(req, volume)}, status=202)
+    return a_request.json_response({'volume': views.created(req, volume)}, status=202)
 
 
 @microversion.version_range(microversion.BASE)

@@ -33,7 +33,19 @@ def _shared_targets(req, volume):
     return True if volume.shared_targets is None else volume.shared_targets
 
 
+def created(req, volume):
+    """The answer to ``POST /volumes``: as in Cinder, the detail view without the
+    attributes that Cinder's extensions add to show and list only (tenant, host, migration
+    status)."""
+    return _detail(req, volume, extended=False)
+
+
 def detail(req, volume):
+    """A volume as show and ``/volumes/detail`` present it."""
+    return _detail(req, volume, extended=True)
+
+
+def _detail(req, volume, extended):
     ctx = req.context
     target = {'project_id': volume.project_id}
     view = summary(req, volume)
@@ -58,16 +70,17 @@ def detail(req, volume):
         'attachments': [_attachment(req, volume, a) for a in volume.volume_attachment
                         if a.attach_status == fields.VolumeAttachStatus.ATTACHED],
     })
-    if policy.is_allowed(ctx, policies.TENANT_ATTRIBUTE, target):
+    if extended and policy.is_allowed(ctx, policies.TENANT_ATTRIBUTE, target):
         view['os-vol-tenant-attr:tenant_id'] = volume.project_id
-    if policy.is_allowed(ctx, policies.HOST_ATTRIBUTE, target):
+    if extended and policy.is_allowed(ctx, policies.HOST_ATTRIBUTE, target):
         # Cinder's host@backend#pool; attachd's pool is the backend itself.
         view['os-vol-host-attr:host'] = ('%s#%s' % (volume.host, volume.backend)
                                          if volume.host else None)
     if policy.is_allowed(ctx, policies.MIG_STATUS_ATTRIBUTE, target):
         view['migration_status'] = volume.migration_status
-        view['os-vol-mig-status-attr:migstat'] = volume.migration_status
-        view['os-vol-mig-status-attr:name_id'] = None
+        if extended:
+            view['os-vol-mig-status-attr:migstat'] = volume.migration_status
+            view['os-vol-mig-status-attr:name_id'] = None
     if microversion.is_supported(req, microversion.GROUP_ID):
         view['group_id'] = None
     if microversion.is_supported(req, microversion.PROVIDER_ID) and ctx.is_admin:

@@ -22,13 +22,13 @@ from attachd.api import attach
 from attachd.conf import CONF
 from attachd import context
 from attachd.db import api as db_api
-from attachd.db import models
 from attachd.drivers import fake
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
 from attachd import objects
 from attachd.objects import service as service_obj
 from attachd import policy
+from attachd.tests import base
 
 HOST = 'node'
 BACKEND = 'fake'
@@ -99,7 +99,7 @@ class DatabaseFixture(fixtures.Fixture):
                          sqlite_fk=True)
         facade.append_on_engine_create(db_api.setup_engine)
         engine = facade.writer.get_engine()
-        models.BASE.metadata.create_all(engine)
+        base.create_schema(engine)
         self.addCleanup(engine.dispose)
         self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
             db_api.main_context_manager, facade))

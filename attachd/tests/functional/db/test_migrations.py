@@ -43,6 +43,16 @@ class MigrationsTestMixin:
         tables = set(sa.inspect(self.engine).get_table_names())
         self.assertTrue(set(models.BASE.metadata.tables).issubset(tables))
 
+    def test_db_sync_creates_the_default_volume_type_once(self):
+        migration.upgrade('head', engine=self.engine)
+        migration.upgrade('head', engine=self.engine)
+        types = models.VolumeType.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(types.c.name, types.c.description,
+                                          types.c.is_public)).all()
+        self.assertEqual([('__DEFAULT__', 'Default Volume Type', True)],
+                         [tuple(row) for row in rows])
+
     def test_upgrade_twice_is_harmless(self):
         migration.upgrade('head', engine=self.engine)
         migration.upgrade('head', engine=self.engine)
