@@ -122,7 +122,7 @@ class Client:
 
     :param token: the noauth token ``user:project``.
     :param version: the volume microversion sent, or None for none.
-    :param service: send ``X-Service-Roles: service`` (what Nova's service token gives).
+    :param service: send Nova's service token too (``X-Service-Token: nova:service``).
     """
 
     def __init__(self, app, token='alice:aaaaaaaa', version='3.44', service=False):
@@ -137,7 +137,7 @@ class Client:
         if self.version:
             req.headers['OpenStack-API-Version'] = 'volume %s' % self.version
         if self.service:
-            req.headers['X-Service-Roles'] = 'service'
+            req.headers['X-Service-Token'] = 'nova:service'
         if body is not None:
             req.content_type = 'application/json'
             req.body = jsonutils.dump_as_bytes(body)
