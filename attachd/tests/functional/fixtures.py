@@ -19,6 +19,7 @@ import webob
 
 from attachd.api import app as api_app
 from attachd.api import attach
+from attachd import compute
 from attachd.conf import CONF
 from attachd import context
 from attachd.db import api as db_api
@@ -69,6 +70,8 @@ class APIFixture(fixtures.Fixture):
         self.addCleanup(policy.reset)
         attach.reset_manager_api()
         self.addCleanup(attach.reset_manager_api)
+        compute.reset()
+        self.addCleanup(compute.reset)
         if self.with_manager:
             self.driver = fake.FakeDriver(CONF, BACKEND)
             self.manager = manager_mod.Manager(HOST, BACKEND, self.driver)
