@@ -27,9 +27,9 @@ _adapter_lock = threading.Lock()
 
 
 def configured():
-    """True when ``[nova]`` says how to reach Nova (credentials for the catalog, or an
-    endpoint)."""
-    return bool(CONF.nova.auth_type or CONF.nova.endpoint_override)
+    """True when ``[nova]`` says how to reach Nova (credentials for the catalog, directly
+    or in an ``auth_section``, or an endpoint)."""
+    return bool(CONF.nova.auth_type or CONF.nova.auth_section or CONF.nova.endpoint_override)
 
 
 def _nova():

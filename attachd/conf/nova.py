@@ -12,9 +12,10 @@ from oslo_config import cfg
 from attachd.i18n import _
 
 nova_group = cfg.OptGroup('nova', title=_('Nova (Compute API) options'), help=_(
-    'With auth_type or endpoint_override set, a user\'s removal of an attachment that is '
-    'connected to a server asks Nova whether the server still uses it (Cinder\'s rule, bug '
-    '2004555); without them such a removal needs Nova\'s service token.'))
+    'With auth_type (or auth_section) or endpoint_override set, a user\'s removal of an '
+    'attachment that is connected to a server asks Nova whether the server still uses it '
+    '(Cinder\'s rule, bug 2004555); without them such a removal needs Nova\'s service '
+    'token.'))
 
 nova_opts = [
     cfg.StrOpt('region_name',

@@ -2,6 +2,7 @@
 whether the server still uses it (Cinder's check of bug 2004555), here against a stub of
 that one Nova call on loopback (``attachd.tests.functional.nova_stub``)."""
 
+from attachd import compute
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
 from attachd.tests.functional import nova_stub
@@ -82,3 +83,13 @@ class NovaCheckTest(base.TestCase):
         self.flags(group='nova', endpoint_override=None)
         self.assertEqual(409, self.client.delete(self.path).status_int)
         self.assertEqual([], self.nova.requests)
+
+
+class ConfiguredTest(base.TestCase):
+    def test_credentials_or_an_endpoint_configure_nova(self):
+        self.assertFalse(compute.configured())
+        for name, value in (('auth_type', 'password'), ('auth_section', 'keystone_authtoken'),
+                            ('endpoint_override', 'http://nova.test/v2.1')):
+            self.flags(group='nova', **{name: value})
+            self.assertTrue(compute.configured(), name)
+            self.flags(group='nova', **{name: None})
