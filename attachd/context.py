@@ -7,6 +7,10 @@ from oslo_db.sqlalchemy import enginefacade
 
 from attachd.conf import CONF
 
+# keystonemiddleware's option, read under noauth too (attachd.api.middleware.NoAuth), so
+# that Cinder's configuration of service roles works unchanged.
+CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
+
 
 @enginefacade.transaction_context_provider
 class RequestContext(o_context.RequestContext):
@@ -24,11 +28,15 @@ class RequestContext(o_context.RequestContext):
 
     @property
     def is_service(self):
-        """True when the request carries a service role (Nova's service token)."""
-        wanted = {r.lower() for r in CONF.api.service_token_roles}
-        roles = {r.lower() for r in (self.service_roles or [])}
-        roles.update(r.lower() for r in self.roles)
-        return bool(wanted & roles)
+        """True when the request carries a service token (Nova's, sent with the user's
+        token) with a role of ``[keystone_authtoken] service_token_roles``.
+
+        Only the service token's roles count, as in Cinder (OSSA-2023-003): a user whose
+        own token has the ``service`` role, or a service's token sent alone as the user
+        token, is not a service caller.
+        """
+        wanted = {r.lower() for r in CONF.keystone_authtoken.service_token_roles}
+        return any(r.lower() in wanted for r in self.service_roles or ())
 
     def elevated(self):
         """A copy of this context with admin rights, for internal lookups."""

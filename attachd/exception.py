@@ -199,6 +199,11 @@ class ManagerTimeout(AttachdException):
     safe = True
 
 
+class NovaUnavailable(ServiceUnavailable):
+    msg_fmt = _('Nova could not tell whether server %(instance_id)s still uses the '
+                'attachment (%(reason)s); try again later.')
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     msg_fmt = _('The database is not reachable; try again later.')
 

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
+from attachd import compute
 from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
@@ -174,15 +175,30 @@ def complete(context, attachment):
 def check_deletion_allowed(context, attachment):
     """Cinder's rule against detaching a volume under a running server (OSSA-2023-003):
     a connected attachment that belongs to an instance may only be removed by a service
-    (Nova's service token), unless ``[api] allow_owner_delete_connected_attachment``.
+    (Nova's service token), unless ``[api] allow_owner_delete_connected_attachment``, or
+    unless Nova says the server no longer uses it.
 
-    attachd has no Nova client to ask whether the server still uses the attachment, so it
-    is stricter than Cinder: any connected attachment of an instance needs a service.
+    Nova is asked only when ``[nova]`` is configured: it then allows the removal when it
+    knows no such server or volume on it (the server was deleted) or holds another
+    attachment for the volume. Without ``[nova]``, attachd cannot tell and refuses.
+
+    :raises ConflictNovaUsingAttachment: the server (may) still use the attachment.
+    :raises NovaUnavailable: Nova could not be asked (as Cinder, the removal is refused).
     """
     if context.is_service or CONF.api.allow_owner_delete_connected_attachment:
         return
-    if attachment.instance_uuid and attachment.connection_info:
-        raise exception.ConflictNovaUsingAttachment(instance_id=attachment.instance_uuid)
+    if not (attachment.instance_uuid and attachment.connection_info):
+        return
+    if compute.configured():
+        held = compute.server_attachment_id(context, attachment.instance_uuid,
+                                            attachment.volume_id)
+        if held != attachment.id:
+            LOG.warning('Nova holds %s, not attachment %s, for volume %s on server %s: '
+                        'removing it, which may leave a device behind on the compute host',
+                        held or 'nothing', attachment.id, attachment.volume_id,
+                        attachment.instance_uuid)
+            return
+    raise exception.ConflictNovaUsingAttachment(instance_id=attachment.instance_uuid)
 
 
 # How often a delete starts over when an update connects the attachment under it.

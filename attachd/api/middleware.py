@@ -195,8 +195,12 @@ class NoAuth(_Middleware):
     including ``admin``. It exists so that attachd runs without Keystone on a laptop and so
     that python-cinderclient's ``noauth`` plugin works unchanged. The user ``admin`` gets the
     admin role, everyone else ``member`` (with ``reader``, as Keystone's implied roles give).
-    ``X-Roles`` and ``X-Service-Roles`` headers, when sent, are used as keystonemiddleware
-    would set them after validating a user and a service token.
+    An ``X-Roles`` header, when sent, replaces those roles.
+
+    ``X-Service-Token: user:project`` (what Nova and Ironic send with the user's token) is
+    a service token with the roles of ``[keystone_authtoken] service_token_roles``. The
+    service identity headers a caller sends (``X-Service-Roles`` ...) are removed first, as
+    keystonemiddleware removes them: only a service token makes a service caller.
     """
 
     def __call__(self, environ, start_response):
@@ -205,8 +209,10 @@ class NoAuth(_Middleware):
             response = fault.fault_response(
                 401, _('Send X-Auth-Token: <user>:<project> (noauth mode).'))
             return response(environ, start_response)
-        user_id, _sep, project_id = token.partition(':')
-        project_id = project_id or user_id
+        for key in [k for k in environ
+                    if k.startswith('HTTP_X_SERVICE_') and k != 'HTTP_X_SERVICE_TOKEN']:
+            del environ[key]
+        user_id, project_id = self._identity(token)
         roles = environ.get('HTTP_X_ROLES')
         if not roles:
             roles = 'admin,member,reader' if user_id == 'admin' else 'member,reader'
@@ -216,7 +222,23 @@ class NoAuth(_Middleware):
         environ['HTTP_X_PROJECT_NAME'] = project_id
         environ['HTTP_X_ROLES'] = roles
         environ['HTTP_X_IDENTITY_STATUS'] = 'Confirmed'
+        service_token = environ.get('HTTP_X_SERVICE_TOKEN')
+        if service_token:
+            service_user, service_project = self._identity(service_token)
+            environ['HTTP_X_SERVICE_USER_ID'] = service_user
+            environ['HTTP_X_SERVICE_USER_NAME'] = service_user
+            environ['HTTP_X_SERVICE_PROJECT_ID'] = service_project
+            environ['HTTP_X_SERVICE_PROJECT_NAME'] = service_project
+            environ['HTTP_X_SERVICE_ROLES'] = ','.join(
+                CONF.keystone_authtoken.service_token_roles)
+            environ['HTTP_X_SERVICE_IDENTITY_STATUS'] = 'Confirmed'
         return self.application(environ, start_response)
+
+    @staticmethod
+    def _identity(token):
+        """``(user, project)`` named by a noauth token ``user:project`` (or ``user``)."""
+        user_id, _sep, project_id = token.partition(':')
+        return user_id, project_id or user_id
 
 
 class Context(_Middleware):

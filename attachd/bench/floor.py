@@ -8,7 +8,8 @@ allow; attachd's throughput divided by it is the figure the benchmark reports.
 
 The app reads ``ATTACHD_FLOOR_DB``: a ``postgresql://`` URL, ``sqlite:///<path>``, or
 ``none`` for an app that touches no database at all (used to measure the load generator's
-own ceiling).
+own ceiling). With ``ATTACHD_FLOOR_RPC_URL`` and ``ATTACHD_FLOOR_RPC_TOPIC`` it is the RPC
+floor (:mod:`attachd.bench.rpc_floor`).
 """
 
 import datetime
@@ -145,8 +146,13 @@ def _connection_info(attachment_id, volume_id, connector):
 
 
 class FloorApp:
-    def __init__(self, db):
+    """The floor; with ``rpc`` (:class:`attachd.bench.rpc_floor.Client`) the RPC floor,
+    which calls it once per update (before answering, for the connection_info) and once
+    per delete (before the row goes, as a revocation must)."""
+
+    def __init__(self, db, rpc=None):
         self.db = db
+        self.rpc = rpc
 
     def __call__(self, environ, start_response):
         method = environ['REQUEST_METHOD']
@@ -211,6 +217,8 @@ class FloorApp:
             raise LookupError()
         volume_id, instance_uuid, _attach_time = rows[0]
         info = _connection_info(attachment_id, volume_id, connector)
+        if self.rpc is not None:
+            info.update(self.rpc.connect(attachment_id, volume_id, connector))
         return '200 OK', {'attachment': _detail(attachment_id, volume_id, instance_uuid,
                                                 'attaching', 'rw', now, info)}
 
@@ -223,6 +231,8 @@ class FloorApp:
         return '204 No Content', None
 
     def delete(self, attachment_id):
+        if self.rpc is not None:
+            self.rpc.disconnect(attachment_id)
         _rows, count = self.db.transaction(
             "UPDATE floor_attachment SET attach_status = 'detached', deleted = %s "
             'WHERE id = %s AND deleted = %s', (True, attachment_id, False))
@@ -241,13 +251,20 @@ class FloorApp:
             for r in rows]}
 
 
-def make_app(url):
-    return FloorApp(NoDatabase() if url == 'none' else Database(url))
+def make_app(url, rpc=None):
+    return FloorApp(NoDatabase() if url == 'none' else Database(url), rpc)
 
 
 def _lazy_application():
     url = os.environ.get('ATTACHD_FLOOR_DB')
-    return make_app(url) if url else None
+    if not url:
+        return None
+    rpc = None
+    if os.environ.get('ATTACHD_FLOOR_RPC_TOPIC'):
+        # Only the RPC floor loads oslo.messaging: the bare floor stays bare.
+        from attachd.bench import rpc_floor
+        rpc = rpc_floor.client_from_environ()
+    return make_app(url, rpc)
 
 
 application = _lazy_application()

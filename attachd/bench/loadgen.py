@@ -58,8 +58,8 @@ class Target:
                    'Content-Type: application/json',
                    'Accept: application/json']
         if service_token:
-            # What keystonemiddleware sets for Nova's service token; noauth takes it as is.
-            headers.append('X-Service-Roles: service')
+            # Nova's service token, sent with the user's (noauth: any user:project).
+            headers.append('X-Service-Token: nova:service')
         self.headers = ''.join(h + '\r\n' for h in headers)
         self.base = '/v3/%s/attachments' % project_id
 

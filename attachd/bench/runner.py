@@ -1,7 +1,8 @@
-"""The benchmark run: deploy attachd and the floor side by side, drive both, report.
+"""The benchmark run: deploy attachd and the floors side by side, drive them all, report.
 
-For each round and each concurrency, attachd and then the floor are driven for the same
-duration, so both see the same machine state; the median of the rounds is reported.
+For each round and each concurrency, attachd, the floor and (deployed) the RPC floor are
+driven one after the other for the same duration, so all see the same machine state; the
+median of the rounds is reported.
 """
 
 import datetime
@@ -25,7 +26,7 @@ SCALE_PROJECT_ID = 'c0ffee00aa55bb66cc77dd88ee99ff00'
 
 
 class Deployment:
-    """attachd and the floor, started for one mode; ``stop`` tears everything down."""
+    """attachd and the floors, started for one mode; ``stop`` tears everything down."""
 
     def __init__(self, args, workdir):
         self.args = args
@@ -34,6 +35,7 @@ class Deployment:
         self.database = None
         self.api_port = deploy.free_port()
         self.floor_port = deploy.free_port()
+        self.rpc_floor_port = None
         self.db_url = None
         self.floor_db_url = None
         self.startup_s = None
@@ -146,6 +148,38 @@ class Deployment:
                 sys.executable, '-m', 'attachd.bench.embedded_floor',
                 '--port', str(self.floor_port), '--threads', str(self.args.threads)], env)
         deploy.wait_http(self.floor_port, '/', timeout=60, process=process)
+        if self.args.mode == 'deployed':
+            self._start_rpc_floor(env)
+
+    def _start_rpc_floor(self, floor_env):
+        """The floor app under the same gunicorn settings, calling a server that only
+        answers, over the same broker: one call per update and per delete."""
+        topic = 'attachd-rpc-floor-%s' % uuid.uuid4().hex[:8]
+        server = self._start('rpc-floor-server', [
+            sys.executable, '-m', 'attachd.bench.rpc_floor', '--transport-url',
+            deploy.RABBIT_URL, '--topic', topic, '--server', 'bench'])
+        self.rpc_floor_port = deploy.free_port()
+        env = dict(floor_env, ATTACHD_FLOOR_RPC_URL=deploy.RABBIT_URL,
+                   ATTACHD_FLOOR_RPC_TOPIC=topic)
+        process = self._gunicorn('rpc-floor', 'attachd.bench.floor:application',
+                                 self.rpc_floor_port, env)
+        deploy.wait_http(self.rpc_floor_port, '/', timeout=60, process=process)
+        deadline = time.monotonic() + 60
+        while True:
+            with open(server.log_path, 'rb') as f:
+                if b'rpc floor serving' in f.read():
+                    break
+            if not server.alive() or time.monotonic() > deadline:
+                raise deploy.BenchError('the RPC floor\'s server did not start:\n'
+                                        + server.tail())
+            time.sleep(0.1)
+
+    def targets(self):
+        """``(name, port)`` of everything the load generator drives."""
+        result = [('attachd', self.api_port), ('floor', self.floor_port)]
+        if self.rpc_floor_port is not None:
+            result.append(('rpc_floor', self.rpc_floor_port))
+        return result
 
     def attachd_pids(self):
         """Pids of the API (server and workers) and managers, for the memory figure."""
@@ -157,16 +191,23 @@ class Deployment:
         return pids
 
     def cpu_groups(self, name):
-        """``{group: function returning pids}`` whose CPU time a run of ``name`` (attachd
-        or floor) uses: its own processes, and the database and broker servers it shares
-        with the machine (PostgreSQL starts a process per connection: the pids are looked
-        up at each sample)."""
+        """``{group: function returning pids}`` whose CPU time a run of ``name`` (attachd,
+        floor or rpc_floor) uses: its own processes, and the database and broker servers it
+        shares with the machine (PostgreSQL starts a process per connection: the pids are
+        looked up at each sample)."""
         groups = {}
         for process in self.processes:
             if name == 'floor':
                 if process.name != 'floor':
                     continue
                 group = 'app'
+            elif name == 'rpc_floor':
+                if process.name == 'rpc-floor':
+                    group = 'app'
+                elif process.name == 'rpc-floor-server':
+                    group = 'server'
+                else:
+                    continue
             elif process.name in ('api', 'attachd-all'):
                 group = process.name
             elif process.name.startswith('manager'):
@@ -178,14 +219,15 @@ class Deployment:
                   for group, pids in groups.items()}
         if self.args.mode == 'deployed':
             groups['postgres'] = functools.partial(deploy.pids_named, 'postgres')
-            if name == 'attachd':
+            if name in ('attachd', 'rpc_floor'):
                 groups['rabbitmq'] = functools.partial(deploy.pids_named, 'beam.smp')
         return groups
 
     def memory(self):
         per_process = {}
         for process in self.processes:
-            if process.name == 'floor' or process.name == 'db-sync':
+            if process.name not in ('api', 'attachd-all') and \
+                    not process.name.startswith('manager'):
                 continue
             pids = [process.pid] + deploy.children(process.pid)
             rss = pss = 0
@@ -389,14 +431,15 @@ def run(args, out=sys.stdout):
         report['startup_s'] = (round(deployment.startup_s, 3)
                                if deployment.startup_s is not None else None)
         volumes = deploy.create_volumes(deployment.api_port, PROJECT_ID, max(concurrencies))
-        floor_volumes = [str(uuid.uuid4()) for _v in volumes]
-        attachd_target = loadgen.Target('127.0.0.1', deployment.api_port, PROJECT_ID)
-        floor_target = loadgen.Target('127.0.0.1', deployment.floor_port, PROJECT_ID)
-        runs = {str(c): {'attachd': [], 'floor': []} for c in concurrencies}
+        targets = [(name, loadgen.Target('127.0.0.1', port, PROJECT_ID),
+                    volumes if name == 'attachd' else [str(uuid.uuid4()) for _v in volumes])
+                   for name, port in deployment.targets()]
+        names = [name for name, _target, _vols in targets]
+        attachd_target = targets[0][1]
+        runs = {str(c): {name: [] for name in names} for c in concurrencies}
         for round_index in range(args.rounds):
             for c in concurrencies:
-                for name, target, vols in (('attachd', attachd_target, volumes),
-                                           ('floor', floor_target, floor_volumes)):
+                for name, target, vols in targets:
                     sampler = CPUSampler(deployment.cpu_groups(name), args.warmup,
                                          args.duration)
                     raw = loadgen.run(target, vols[:c], args.duration, args.warmup,
@@ -404,7 +447,7 @@ def run(args, out=sys.stdout):
                     summary = stats.summarize(raw)
                     summary['cpu_ms_per_cycle'] = sampler.per_cycle(summary['cycles_per_s'])
                     runs[str(c)][name].append(summary)
-                    print('round %d c=%-3d %-7s %8.1f cycles/s %8.1f req/s errors %d; '
+                    print('round %d c=%-3d %-9s %8.1f cycles/s %8.1f req/s errors %d; '
                           'CPU ms per cycle: %s'
                           % (round_index + 1, c, name, summary['cycles_per_s'],
                              summary['requests_per_s'], summary['error_count'],
@@ -414,23 +457,28 @@ def run(args, out=sys.stdout):
         report['memory'] = deployment.memory()
         summary = {}
         for c in concurrencies:
-            entry = {name: stats.median_of_runs(runs[str(c)][name])
-                     for name in ('attachd', 'floor')}
-            for name in ('attachd', 'floor'):
+            entry = {name: stats.median_of_runs(runs[str(c)][name]) for name in names}
+            for name in names:
                 each = [r['cpu_ms_per_cycle'] for r in runs[str(c)][name]]
                 entry[name]['cpu_ms_per_cycle'] = {
                     group: round(stats.percentile(sorted(r[group] for r in each), 50), 2)
                     for group in each[0]}
-            entry['ratio'] = _ratio(entry['attachd']['cycles_per_s'],
-                                    entry['floor']['cycles_per_s'])
-            entry['ratio_each'] = [
-                _ratio(a['cycles_per_s'], f['cycles_per_s'])
-                for a, f in zip(runs[str(c)]['attachd'], runs[str(c)]['floor'],
-                                strict=True)]
-            entry['p99_ratio'] = {
-                op: _ratio(entry['attachd']['ops'][op]['p99'],
-                           entry['floor']['ops'][op]['p99'])
-                for op in loadgen.OPERATIONS}
+            # attachd against each floor: its rate, each round's rate, and each
+            # operation's p99 (``ratio`` is against the bare floor, ``ratio_rpc_floor``
+            # against the RPC floor).
+            for floor_name, key in (('floor', 'ratio'), ('rpc_floor', 'ratio_rpc_floor')):
+                if floor_name not in entry:
+                    continue
+                entry[key] = _ratio(entry['attachd']['cycles_per_s'],
+                                    entry[floor_name]['cycles_per_s'])
+                entry[key + '_each'] = [
+                    _ratio(a['cycles_per_s'], f['cycles_per_s'])
+                    for a, f in zip(runs[str(c)]['attachd'], runs[str(c)][floor_name],
+                                    strict=True)]
+                entry['p99_' + key] = {
+                    op: _ratio(entry['attachd']['ops'][op]['p99'],
+                               entry[floor_name]['ops'][op]['p99'])
+                    for op in loadgen.OPERATIONS}
             summary[str(c)] = entry
         report['summary'] = summary
         if args.list_scaling:
@@ -441,7 +489,7 @@ def run(args, out=sys.stdout):
                                   args.client_processes)
                 report['cycle_with_100k_attachments'] = stats.summarize(raw)
         report['errors'] = sum(summary[str(c)][name]['error_count']
-                               for c in concurrencies for name in ('attachd', 'floor'))
+                               for c in concurrencies for name in names)
     finally:
         deployment.stop()
         workdir.cleanup()
@@ -463,10 +511,10 @@ def _print_report(report, out):
     print('', file=out)
     print(stats.table(title, report.get('summary', {})), file=out)
     for c, entry in report.get('summary', {}).items():
-        print('CPU ms per cycle at c=%s: attachd %s; floor %s' % (c, ', '.join(
-            '%s %.2f' % item for item in entry['attachd']['cpu_ms_per_cycle'].items()),
-            ', '.join('%s %.2f' % item for item in entry['floor']['cpu_ms_per_cycle'].items())),
-            file=out)
+        print('CPU ms per cycle at c=%s: %s' % (c, '; '.join(
+            '%s %s' % (name, ', '.join('%s %.2f' % item
+                                       for item in entry[name]['cpu_ms_per_cycle'].items()))
+            for name in stats.TARGETS if name in entry)), file=out)
     if 'memory' in report:
         print('memory of attachd: RSS %.1f MB (PSS %.1f MB): %s'
               % (report['memory']['rss_mb'], report['memory']['pss_mb'],

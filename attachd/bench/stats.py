@@ -5,6 +5,10 @@ import statistics
 from attachd.bench.loadgen import OPERATIONS
 
 PERCENTILES = (50, 95, 99)
+# What a run drives, in the order the table shows them.
+TARGETS = ('attachd', 'floor', 'rpc_floor')
+# attachd's rate divided by each floor's, as the summary names it.
+RATIOS = (('ratio', 'floor'), ('ratio_rpc_floor', 'rpc_floor'))
 
 
 def percentile(sorted_values, pct):
@@ -75,20 +79,20 @@ def _fmt(value, spec='%.1f'):
 
 
 def table(mode_title, summary):
-    """The human table: attachd and floor side by side for each concurrency."""
+    """The human table: attachd and the floors side by side for each concurrency."""
     lines = [mode_title]
-    header = '%-8s %4s %9s %8s' % ('target', 'c', 'cycles/s', 'req/s')
+    header = '%-10s %4s %9s %8s' % ('target', 'c', 'cycles/s', 'req/s')
     for op in OPERATIONS:
         header += ' %20s' % ('%s p50/95/99 ms' % op)
     header += '  errors'
     lines.append(header)
     for concurrency in sorted(summary, key=int):
         entry = summary[concurrency]
-        for name in ('attachd', 'floor'):
+        for name in TARGETS:
             figures = entry.get(name)
             if figures is None:
                 continue
-            line = '%-8s %4s %9s %8s' % (name, concurrency,
+            line = '%-10s %4s %9s %8s' % (name, concurrency,
                                          _fmt(figures['cycles_per_s']),
                                          _fmt(figures['requests_per_s']))
             for op in OPERATIONS:
@@ -98,10 +102,12 @@ def table(mode_title, summary):
             errors = figures['error_count']
             line += '  %s' % (errors if not errors else '%d %s' % (errors, figures['errors']))
             lines.append(line)
-        if entry.get('ratio') is not None:
-            line = '%-8s %4s %9s' % ('ratio', concurrency, '%.3f' % entry['ratio'])
-            p99 = entry.get('p99_ratio') or {}
-            line += '          p99 attachd/floor: ' + ', '.join(
+        for key, floor_name in RATIOS:
+            if entry.get(key) is None:
+                continue
+            line = '%-10s %4s %9s' % ('/' + floor_name, concurrency, '%.3f' % entry[key])
+            p99 = entry.get('p99_' + key) or {}
+            line += '          p99 attachd/%s: ' % floor_name + ', '.join(
                 '%s %s' % (op, _fmt(p99.get(op), '%.2f')) for op in OPERATIONS)
             lines.append(line)
     return '\n'.join(lines)

@@ -12,6 +12,7 @@ from attachd.conf import database
 from attachd.conf import default
 from attachd.conf import manager
 from attachd.conf import messaging
+from attachd.conf import nova
 
 CONF = cfg.CONF
 
@@ -22,3 +23,4 @@ database.register_opts(CONF)
 manager.register_opts(CONF)
 backend.register_opts(CONF)
 messaging.register_opts(CONF)
+nova.register_opts(CONF)

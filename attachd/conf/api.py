@@ -50,10 +50,6 @@ api_opts = [
                 help=_('Let a project member delete an attachment that is connected to a '
                        'server without a service token. Off by default: Nova must detach '
                        'through the Compute API (OSSA-2023-003).')),
-    cfg.ListOpt('service_token_roles',
-                default=['service'],
-                help=_('Roles of a service token (or of the caller) that mark a request as '
-                       'made by an OpenStack service such as Nova.')),
     cfg.IntOpt('max_connector_bytes',
                default=65536,
                min=1024,

@@ -6,8 +6,9 @@ from attachd.conf import backend
 from attachd.conf import database
 from attachd.conf import default
 from attachd.conf import manager
+from attachd.conf import nova
 
-_MODULES = [default, api, attachments, database, manager, backend]
+_MODULES = [default, api, attachments, database, manager, backend, nova]
 
 
 def list_opts():

@@ -17,7 +17,7 @@ ENCRYPTION_METADATA = 'volume_extension:volume_encryption_metadata'
 _PATH = '/volumes'
 
 rules = [
-    policy.DocumentedRuleDefault(CREATE, '', 'Create a volume.',
+    policy.DocumentedRuleDefault(CREATE, base.PROJECT_MEMBER, 'Create a volume.',
                                  [{'method': 'POST', 'path': _PATH}],
                                  scope_types=['project']),
     policy.DocumentedRuleDefault(GET, base.PROJECT_READER, 'Show a volume.',

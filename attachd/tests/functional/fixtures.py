@@ -19,6 +19,7 @@ import webob
 
 from attachd.api import app as api_app
 from attachd.api import attach
+from attachd import compute
 from attachd.conf import CONF
 from attachd import context
 from attachd.db import api as db_api
@@ -69,6 +70,8 @@ class APIFixture(fixtures.Fixture):
         self.addCleanup(policy.reset)
         attach.reset_manager_api()
         self.addCleanup(attach.reset_manager_api)
+        compute.reset()
+        self.addCleanup(compute.reset)
         if self.with_manager:
             self.driver = fake.FakeDriver(CONF, BACKEND)
             self.manager = manager_mod.Manager(HOST, BACKEND, self.driver)
@@ -122,7 +125,7 @@ class Client:
 
     :param token: the noauth token ``user:project``.
     :param version: the volume microversion sent, or None for none.
-    :param service: send ``X-Service-Roles: service`` (what Nova's service token gives).
+    :param service: send Nova's service token too (``X-Service-Token: nova:service``).
     """
 
     def __init__(self, app, token='alice:aaaaaaaa', version='3.44', service=False):
@@ -137,7 +140,7 @@ class Client:
         if self.version:
             req.headers['OpenStack-API-Version'] = 'volume %s' % self.version
         if self.service:
-            req.headers['X-Service-Roles'] = 'service'
+            req.headers['X-Service-Token'] = 'nova:service'
         if body is not None:
             req.content_type = 'application/json'
             req.body = jsonutils.dump_as_bytes(body)

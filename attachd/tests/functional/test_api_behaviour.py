@@ -3,6 +3,9 @@ options, and the same flows on MySQL and PostgreSQL."""
 
 from unittest import mock
 
+import webob
+
+from attachd.api import middleware
 from attachd import context
 from attachd import exception
 from attachd.objects import service as service_obj
@@ -128,13 +131,38 @@ class OptionsTest(APITestCase):
         self.flags(group='api', allow_owner_delete_connected_attachment=True)
         self.assertEqual(200, self.client.delete(path).status_int)
 
-    def test_service_token_roles_option(self):
-        self.flags(group='api', service_token_roles=['nova-service'])
+    def test_noauth_service_token_has_the_configured_roles(self):
+        self.flags(group='keystone_authtoken', service_token_roles=['nova-service'])
+        seen = []
+        def app(environ, start_response):
+            seen.append(environ)
+            start_response('204 No Content', [])
+            return []
+
+        app = middleware.NoAuth(app)
+        req = webob.Request.blank('/', headers={'X-Auth-Token': 'u:p',
+                                                'X-Service-Token': 'nova:svc',
+                                                'X-Service-Roles': 'admin'})
+        req.call_application(app)
+        ctx = context.RequestContext.from_environ(seen[0])
+        self.assertEqual(['nova-service'], ctx.service_roles)
+        self.assertEqual(('nova', 'svc'), (ctx.service_user_id, ctx.service_project_id))
+        self.assertEqual(['member', 'reader'], ctx.roles)
+        self.assertTrue(ctx.is_service)
+
+    def test_only_a_service_token_makes_a_service(self):
         volume = self.client.create_volume()
         attachment = self.create(volume['id'], CONNECTOR).json['attachment']
         path = '/v3/attachments/%s' % attachment['id']
-        self.assertEqual(409, self.nova.delete(path).status_int)
-        response = self.client.delete(path, headers={'X-Service-Roles': 'nova-service'})
+        # Neither the caller's own service role nor a forged header of the roles that
+        # keystonemiddleware sets for a validated service token (noauth removes it).
+        for headers in ({'X-Roles': 'service,member,reader'},
+                        {'X-Service-Roles': 'service'},
+                        {'X-Service-Roles': 'service', 'X-Service-Identity-Status':
+                         'Confirmed', 'X-Service-User-Id': 'nova'}):
+            response = self.client.delete(path, headers=headers)
+            self.assertEqual(409, response.status_int, headers)
+        response = self.client.delete(path, headers={'X-Service-Token': 'nova:service'})
         self.assertEqual(200, response.status_int)
 
     def test_max_limit_caps_pages(self):

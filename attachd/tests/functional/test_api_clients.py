@@ -41,7 +41,7 @@ class ClientTestCase(base.TestCase):
     @staticmethod
     def _session(user, project, service=False):
         auth = noauth.CinderNoAuthPlugin(user, project, endpoint=ENDPOINT)
-        headers = {'X-Service-Roles': 'service'} if service else {}
+        headers = {'X-Service-Token': 'nova:service'} if service else {}
         return ks_session.Session(auth=auth, additional_headers=headers)
 
     def cinder(self, version, user='alice', project='aaaaaaaa', service=False):
@@ -142,7 +142,7 @@ class OpenStackSDKTest(ClientTestCase):
     def _connection(self, service=False):
         # keystoneauth's token-and-endpoint plugin: the noauth token as a static token.
         auth = token_endpoint.Token(ENDPOINT + '/aaaaaaaa', 'alice:aaaaaaaa')
-        headers = {'X-Service-Roles': 'service'} if service else {}
+        headers = {'X-Service-Token': 'nova:service'} if service else {}
         return openstack.connection.Connection(
             session=ks_session.Session(auth=auth, additional_headers=headers),
             block_storage_endpoint_override=ENDPOINT + '/aaaaaaaa',

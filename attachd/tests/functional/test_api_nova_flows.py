@@ -1,6 +1,6 @@
 """Nova's call sequences of spec section 6.1, replayed over HTTP at microversion 3.44.
 
-Nova acts with the user's token plus its service token (``X-Service-Roles: service``);
+Nova acts with the user's token plus its service token (``X-Service-Token``);
 the connector is os-brick's, with ``mountpoint`` added.
 """
 

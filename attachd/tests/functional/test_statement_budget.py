@@ -21,7 +21,7 @@ from attachd.tests.functional import fixtures as api_fixtures
 PROJECT = '0123456789abcdef0123456789abcdef'
 INSTANCE = '11111111-2222-3333-4444-555555555555'
 HEADERS = {'X-Auth-Token': 'nova:%s' % PROJECT,
-           'X-Service-Roles': 'service',
+           'X-Service-Token': 'nova:service',
            'OpenStack-API-Version': 'volume 3.44',
            'Content-Type': 'application/json'}
 CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',

@@ -43,11 +43,14 @@ class ContextTest(testtools.TestCase):
         self.assertTrue(context.RequestContext(roles=['admin']).is_admin)
         self.assertFalse(context.RequestContext(roles=['member']).is_admin)
 
-    def test_service_role_or_service_token_makes_service(self):
+    def test_only_the_service_token_makes_a_service(self):
         self.assertTrue(context.RequestContext(roles=['member'],
                                                service_roles=['service']).is_service)
-        self.assertTrue(context.RequestContext(roles=['service']).is_service)
+        # The caller's own roles do not count (OSSA-2023-003, as Cinder).
+        self.assertFalse(context.RequestContext(roles=['service']).is_service)
         self.assertFalse(context.RequestContext(roles=['member']).is_service)
+        self.assertFalse(context.RequestContext(roles=['service'],
+                                                service_roles=['member']).is_service)
 
     def test_elevated_copy_leaves_original_alone(self):
         ctx = context.RequestContext(roles=['member'], project_id='p')
@@ -61,3 +64,12 @@ class ContextTest(testtools.TestCase):
         again = context.RequestContext.from_dict(ctx.to_dict())
         self.assertTrue(again.is_admin)
         self.assertEqual('p', again.project_id)
+
+
+class ServiceTokenRolesTest(base.TestCase):
+    def test_roles_come_from_keystonemiddleware_option(self):
+        # Cinder's option: [keystone_authtoken] service_token_roles.
+        ctx = context.RequestContext(roles=['member'], service_roles=['nova-service'])
+        self.assertFalse(ctx.is_service)
+        self.flags(group='keystone_authtoken', service_token_roles=['nova-service'])
+        self.assertTrue(ctx.is_service)

@@ -97,7 +97,7 @@ class Client:
         """Delete an attachment as Nova does, with a service token (the OSSA-2023-003
         rule refuses the owner alone while the attachment is connected)."""
         return self.request('DELETE', '/attachments/%s' % attachment_id,
-                            headers={'X-Service-Roles': 'service'})
+                            headers={'X-Service-Token': 'nova:service'})
 
 
 def wait_http(url, timeout=30, process=None):
