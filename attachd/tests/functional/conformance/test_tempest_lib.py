@@ -72,9 +72,9 @@ class TempestLibTest(server.ServerTestCase):
         self.project_id = uuidutils.generate_uuid(dashed=False)
         self.member = Clients(self.endpoint, 'member', self.project_id)
         self.admin = Clients(self.endpoint, 'admin', self.project_id)
-        # Nova: the user's token with its service token's roles.
+        # Nova: the user's token with its service token.
         self.nova = Clients(self.endpoint, 'nova', self.project_id,
-                            {'X-Service-Roles': 'service'})
+                            {'X-Service-Token': 'nova:service'})
 
     def at_least(self, version):
         return _version_tuple(self.microversion) >= _version_tuple(version)
