@@ -33,6 +33,15 @@ def _shared_targets(req, volume):
     return True if volume.shared_targets is None else volume.shared_targets
 
 
+def _metadata(volume):
+    # Cinder shows the readonly admin flag among the metadata, over a user key of the same
+    # name (tempest's test_volume_readonly_update reads it there).
+    metadata = dict(volume.metadata)
+    if 'readonly' in volume.admin_metadata:
+        metadata['readonly'] = volume.admin_metadata['readonly']
+    return metadata
+
+
 def created(req, volume):
     """The answer to ``POST /volumes``: as in Cinder, the detail view without the
     attributes that Cinder's extensions add to show and list only (tenant, host, migration
@@ -60,7 +69,7 @@ def _detail(req, volume, extended):
         'snapshot_id': None,
         'source_volid': None,
         'consistencygroup_id': None,
-        'metadata': dict(volume.metadata),
+        'metadata': _metadata(volume),
         'user_id': volume.user_id,
         'bootable': 'true' if volume.bootable else 'false',
         'encrypted': bool(volume.encryption_key_id),
