@@ -1,13 +1,16 @@
 """The VolumeType object: a named class of volumes with extra specs."""
 
+from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
+from attachd.conf import CONF
 from attachd.db import api as db_api
 from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 
+LOG = logging.getLogger(__name__)
 
 def _is_true_spec(value):
     """Cinder's ``'<is> True'`` boolean extra-spec syntax."""
@@ -54,6 +57,25 @@ class VolumeType(base.AttachdPersistentObject, base.AttachdObject):
                 pass
         return cls._from_db_object(context, cls(context),
                                    db_api.volume_type_get_by_name(context, identity))
+
+    @classmethod
+    def get_default(cls, context):
+        """``[DEFAULT] default_volume_type``: what a volume created without a type gets.
+
+        :raises VolumeTypeDefaultMisconfigured: no such type (Cinder's 500).
+        """
+        try:
+            return cls._from_db_object(context, cls(context), db_api.volume_type_get_by_name(
+                context, CONF.default_volume_type))
+        except exception.VolumeTypeNotFound:
+            LOG.error('The default volume type %s does not exist; check '
+                      '[DEFAULT] default_volume_type', CONF.default_volume_type)
+            raise exception.VolumeTypeDefaultMisconfigured(
+                volume_type_name=CONF.default_volume_type)
+
+    @property
+    def is_default(self):
+        return self.name == CONF.default_volume_type
 
     def create(self):
         values = self.obj_get_changes()

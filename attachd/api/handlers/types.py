@@ -7,7 +7,6 @@ from attachd.api import request as a_request
 from attachd.api.schemas import types as schemas
 from attachd.api import validation
 from attachd.api.views import types as views
-from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import volume_type as type_obj
@@ -37,8 +36,11 @@ def index(req):
 
 @microversion.version_range(microversion.BASE)
 def show(req, type_id):
+    """One type by id or name; ``default`` names the default type, as in Cinder."""
     _authorize(req, policies.GET)
-    return a_request.json_response({'volume_type': views.detail(req, _get(req, type_id))})
+    volume_type = (type_obj.VolumeType.get_default(req.context) if type_id == 'default'
+                   else _get(req, type_id))
+    return a_request.json_response({'volume_type': views.detail(req, volume_type)})
 
 
 @microversion.version_range(microversion.BASE)
@@ -59,7 +61,7 @@ def create(req):
 def delete(req, type_id):
     _authorize(req, policies.MANAGE)
     volume_type = _get(req, type_id)
-    if volume_type.name == CONF.default_volume_type:
+    if volume_type.is_default:
         raise exception.VolumeTypeDefaultDeletionError(volume_type_id=type_id)
     volume_type.destroy()
     return a_request.json_response(None, status=202)

@@ -79,13 +79,7 @@ def show(req, volume_id):
 def _volume_type(ctx, name_or_id):
     """The type named in a create, else ``[DEFAULT] default_volume_type`` (as Cinder)."""
     if not name_or_id:
-        try:
-            return type_obj.VolumeType.get_by_name_or_id(ctx, CONF.default_volume_type)
-        except exception.VolumeTypeNotFound:
-            LOG.error('The default volume type %s does not exist; check '
-                      '[DEFAULT] default_volume_type', CONF.default_volume_type)
-            raise exception.VolumeTypeDefaultMisconfigured(
-                volume_type_name=CONF.default_volume_type)
+        return type_obj.VolumeType.get_default(ctx)
     try:
         return type_obj.VolumeType.get_by_name_or_id(ctx, name_or_id)
     except exception.VolumeTypeNotFound:

@@ -175,6 +175,13 @@ class TempestLibTest(server.ServerTestCase):
         self.assertEqual(name, volume['volume_type'])
         self.assertTrue(volume['multiattach'])
 
+    def test_default_volume_type(self):
+        default = self.member.types.show_default_volume_type()['volume_type']
+        self.assertEqual('__DEFAULT__', default['name'])
+        self.assertEqual('__DEFAULT__', self.create_volume()['volume_type'])
+        self.assertRaises(lib_exc.BadRequest, self.admin.types.delete_volume_type,
+                          default['id'])
+
     def _delete_type(self, type_id):
         try:
             self.admin.types.delete_volume_type(type_id)
