@@ -64,6 +64,10 @@ class Response:
         return '<%d %r>' % (self.status, self.body[:500])
 
 
+# Nova's service token under noauth, sent with the user's token.
+NOVA_SERVICE_TOKEN = {'X-Service-Token': 'nova:service'}
+
+
 class Client:
     """Sends requests straight into the WSGI app (no socket), from any thread.
 
@@ -171,7 +175,7 @@ class ApiMixin:
         self.admin_ctx = context.get_admin_context()
         self.client = Client(self.app)
         # Nova: a member of the project with a service token.
-        self.nova = Client(self.app, roles='member,reader,service')
+        self.nova = Client(self.app, headers=NOVA_SERVICE_TOKEN)
 
     def volume(self, project_id=PROJECT_A, multiattach=False,
                status=VolumeStatus.AVAILABLE, host=api_fixtures.SERVER):

@@ -44,7 +44,7 @@ class TgtApiTestCase(test_tgt.TgtTestCase):
         self.register_backend()
         self.client = rbase.Client(self.api_fixture.app, token='user:project')
         self.nova = rbase.Client(self.api_fixture.app, token='user:project',
-                                 roles='member,reader,service')
+                                 headers=rbase.NOVA_SERVICE_TOKEN)
 
     def http_attach(self, volume, connector, instance):
         created = self.nova.create(volume.id, instance)
@@ -222,7 +222,7 @@ class ManagerKilledTest(base.PostgreSQLMixin, base.DbTestCase):
                                                                    with_manager=False))
         self.flags(transport_url=url, rpc_response_timeout_api=5)
         self.nova = rbase.Client(self.api_fixture.app, token='user:project',
-                                 roles='member,reader,service')
+                                 headers=rbase.NOVA_SERVICE_TOKEN)
         self.process = None
 
     def start(self, block):
