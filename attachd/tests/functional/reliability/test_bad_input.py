@@ -227,7 +227,8 @@ class BadInputTest(rbase.ApiTestCase):
             self.assertEqual(name, shown['name'])
             self.assertEqual(text, shown['description'])
             self.assertEqual({'k': text}, shown['extra_specs'])
-        self.assertEqual(len(NASTY), len(self.admin.get('/types').json['volume_types']))
+        # The default type __DEFAULT__ is listed too.
+        self.assertEqual(len(NASTY) + 1, len(self.admin.get('/types').json['volume_types']))
 
     def test_metacharacters_in_filters_and_sorts(self):
         attachment_id = self.client.create(self.vol.id,
