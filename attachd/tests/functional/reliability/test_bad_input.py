@@ -106,6 +106,60 @@ class BadInputTest(rbase.ApiTestCase):
             self.assertFault(self.client.get(path), 400)
         self.assertEqual([], self.live_attachments(self.vol.id))
 
+    def test_lone_surrogates_and_bad_utf8_are_400(self):
+        """A lone UTF-16 surrogate (JSON ``"\\ud800"``) parses into a str no database
+        driver can encode; invalid UTF-8 inside a string does not parse. Both are a 400
+        in every string of every body, never a 500 from the database."""
+        lone = '\ud800'
+        type_id = self.admin.post('/types', {'volume_type': {'name': 'plain'}}).json[
+            'volume_type']['id']
+        attachment_id = self.client.create(self.vol.id,
+                                           rbase.instance(1)).json['attachment']['id']
+        requests = [
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1, 'name': lone}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'description': 'a' + lone}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'metadata': {'k': lone}}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'metadata': {lone: 'v'}}}),
+            (self.admin, 'POST', '/types', {'volume_type': {'name': lone}}),
+            (self.admin, 'POST', '/types', {'volume_type': {
+                'name': 'n', 'extra_specs': {'k': lone}}}),
+            (self.admin, 'POST', '/types/%s/extra_specs' % type_id,
+             {'extra_specs': {lone: 'v'}}),
+            (self.client, 'POST', '/attachments', {'attachment': {
+                'volume_uuid': self.vol.id, 'instance_uuid': rbase.instance(2),
+                'connector': rbase.connector(2, host=lone)}}),
+            (self.client, 'PUT', '/attachments/%s' % attachment_id, {'attachment': {
+                'connector': rbase.connector(1, nested={'deep': [lone]})}}),
+            (self.client, 'POST', '/volumes/%s/action' % self.vol.id, {
+                'os-initialize_connection': {'connector': rbase.connector(3,
+                                                                          initiator=lone)}}),
+        ]
+        for client, method, path, body in requests:
+            raw = jsonutils.dump_as_bytes(body)
+            self.assertIn(b'\\ud800', raw)
+            response = client.request(method, path, raw=raw)
+            self.assertFault(response, 400, 'surrogate')
+            bad_utf8 = raw.replace(b'\\ud800', b'\xed\xa0\x80')
+            self.assertFault(client.request(method, path, raw=bad_utf8), 400)
+        # A surrogate pair is a character like any other.
+        response = self.client.post('/volumes', {'volume': {'size': 1,
+                                                            'name': '\U0001d11e'}})
+        self.assertEqual(202, response.status, response)
+        self.assertEqual('\U0001d11e', response.json['volume']['name'])
+        self.assertEqual(['\U0001d11e'], [
+            v['name'] for v in self.client.get('/volumes/detail').json['volumes']
+            if v['id'] != self.vol.id])
+        self.assertEqual(['plain'], [t['name'] for t in self.admin.get('/types').json[
+            'volume_types']])
+        self.assertEqual({}, self.admin.get('/types/%s/extra_specs' % type_id).json[
+            'extra_specs'])
+        attachment = self.live_attachments(self.vol.id)
+        self.assertEqual([(attachment_id, None)],
+                         [(a.id, a.connector) for a in attachment])
+
     def test_wrong_content_type_is_415(self):
         body = jsonutils.dump_as_bytes({'attachment': {'volume_uuid': self.vol.id}})
         for content_type in ('text/plain', 'application/xml',
