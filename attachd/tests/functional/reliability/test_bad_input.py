@@ -234,6 +234,45 @@ class BadInputTest(rbase.ApiTestCase):
         self.assertEqual('reserved', self.live_attachments(self.vol.id)[0].attach_status)
         self.assertEqual([], self.api.driver.list_exports())
 
+    def test_connector_keys_of_os_brick_with_a_wrong_type_are_400(self):
+        """os-brick's connector keys are typed before anything reaches a driver or the
+        database; unknown keys stay free."""
+        wrong = [('host', ['x']), ('host', 7), ('host', ''), ('host', 'h' * 256),
+                 ('initiator', ['iqn.2026-01.org.example:c']), ('ip', 1),
+                 ('platform', {}), ('os_type', True), ('multipath', 'yes'),
+                 ('enforce_multipath', 1), ('wwpns', '500143801'), ('wwnns', [1]),
+                 ('nqn', 5), ('uuid', []), ('system uuid', 1), ('nvme_hostid', False),
+                 ('nvme_native_multipath', 'true'), ('found_dsc', 1),
+                 ('host_ips', ['1.2.3.4', None]), ('do_local_attach', 'no'),
+                 ('mountpoint', 'm' * 256)]
+        attachment_id = self.client.create(self.vol.id,
+                                           rbase.instance(1)).json['attachment']['id']
+        for key, value in wrong:
+            connector = rbase.connector(1, **{key: value})
+            for response in (
+                    self.client.update(attachment_id, connector),
+                    self.client.create(self.vol.id, rbase.instance(2), connector),
+                    self.client.post('/volumes/%s/action' % self.vol.id, {
+                        'os-initialize_connection': {'connector': connector}}),
+                    self.client.post('/volumes/%s/action' % self.vol.id, {
+                        'os-terminate_connection': {'connector': connector}})):
+                self.assertFault(response, 400, key)
+        self.assertEqual([(attachment_id, 'reserved', None)],
+                         [(a.id, a.attach_status, a.connector)
+                          for a in self.live_attachments(self.vol.id)])
+        self.assertEqual([], self.api.driver.list_exports())
+        # What os-brick collects on a host with every connector, and keys of its own.
+        full = rbase.connector(
+            1, wwpns=['500143801'], wwnns=['500143802'], nqn='nqn.2014-08.org:h',
+            uuid='u', nvme_hostid='h', nvme_native_multipath=True, found_dsc='',
+            host_ips=['127.0.0.1'], do_local_attach=False, enforce_multipath=False,
+            ip=None, mountpoint='/dev/vdb', vendor_specific={'a': [1, None]},
+            **{'system uuid': 's'})
+        response = self.client.update(attachment_id, full)
+        self.assertEqual(200, response.status, response)
+        stored = self.live_attachments(self.vol.id)[0].connector
+        self.assertEqual(full, {key: stored[key] for key in full})
+
     # --- metacharacters -------------------------------------------------------------------
 
     def test_metacharacters_round_trip_through_volumes(self):
