@@ -5,18 +5,22 @@ once its backend matches the database:
 
 1. load the connector driver (stevedore, ``attachd.connector_drivers``) and ``do_setup()``;
 2. reconcile the exports (``Manager.reconcile_exports``): re-create those of attached
-   volumes, remove those no live attachment owns;
+   volumes, remove those no live attachment owns; then finish the volumes left
+   ``creating``, ``deleting`` or ``downloading`` (``Manager.recover``: their requests
+   were casts, which a broker restart or the manager's death loses);
 3. register or update its row in ``services`` (binary ``attachd-manager``, host, backend,
    capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
 4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
    server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
    in-process path of ``attachd.manager.rpcapi``;
 5. periodic work on its own thread: reclaiming abandoned reservations
-   (``[attachments] reservation_timeout``) and re-creating exports the backend lost.
+   (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
+   finishing volumes whose request was lost while it ran (``[manager] recover_after``).
 
 Threads only, no eventlet.
 """
 
+import datetime
 import signal
 import threading
 import time
@@ -24,6 +28,7 @@ import time
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
+from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
 from attachd.conf import backend as backend_conf
@@ -86,6 +91,7 @@ class ManagerService:
         self.manager = manager_mod.Manager(self.host, self.backend, driver,
                                            notifications.get_notifier(self.host))
         self.manager.reconcile_exports(self.context)
+        self.manager.recover(self.context)
         self._register(driver)
         self._serve()
         self._spawn('heartbeat', self._heartbeat_loop, CONF.manager.report_interval)
@@ -162,6 +168,10 @@ class ManagerService:
 
     def _periodic_loop(self):
         self.check_exports()
+        if CONF.manager.recover_after:
+            self.manager.recover(self.context, older_than=timeutils.utcnow(
+                with_timezone=False) - datetime.timedelta(
+                    seconds=CONF.manager.recover_after))
         now = time.monotonic()
         if now - self._last_reclaim >= CONF.attachments.reclaim_interval:
             self._last_reclaim = now
