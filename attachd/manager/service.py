@@ -3,6 +3,9 @@
 :class:`ManagerService` brings one backend up in this order, so that it serves requests only
 once its backend matches the database:
 
+0. refuse to start while another manager serves the same ``<host>@<backend>``
+   (:meth:`ManagerService.check_single`): two would share its queue, and the start-up
+   reconciliation of one would remove the exports the other is making;
 1. load the connector driver (stevedore, ``attachd.connector_drivers``) and ``do_setup()``;
 2. reconcile the exports (``Manager.reconcile_exports``): re-create those of attached
    volumes, remove those no live attachment owns; then finish the volumes left
@@ -85,7 +88,11 @@ class ManagerService:
     # --- start ----------------------------------------------------------------------------
 
     def start(self):
-        """Bring the backend up (see the module's docstring); returns once it serves."""
+        """Bring the backend up (see the module's docstring); returns once it serves.
+
+        :raises ManagerAlreadyRunning: another manager serves this backend.
+        """
+        self.check_single()
         driver = self._driver or load_driver(self.backend)
         driver.do_setup()
         self.manager = manager_mod.Manager(self.host, self.backend, driver,
@@ -100,6 +107,35 @@ class ManagerService:
                  type(driver).__name__,
                  'RPC over %s' % self._transport_kind() if self.rpc_server else 'in-process')
         return self
+
+    def check_single(self):
+        """Raise ManagerAlreadyRunning while another manager heartbeats for this backend.
+
+        A row whose heartbeat is stale (``[manager] service_down_time``) is taken over. A
+        fresh one may be another live manager, or this one's previous process, killed less
+        than ``service_down_time`` ago: the row is watched for two heartbeat intervals
+        (``[manager] report_interval``, plus a second), and only a heartbeat counted
+        meanwhile means a live manager. A restart within ``service_down_time`` of a
+        crash therefore starts that much later.
+        """
+        row = self._service_row()
+        if row is None or not row.is_up:
+            return
+        count = row.report_count
+        LOG.info('Manager %s: its service row has a fresh heartbeat; checking for %d s '
+                 'whether another manager still updates it', self.server_name,
+                 2 * CONF.manager.report_interval + 1)
+        time.sleep(2 * CONF.manager.report_interval + 1)
+        row = self._service_row()
+        if row is not None and row.report_count != count:
+            raise exception.ManagerAlreadyRunning(server=self.server_name)
+
+    def _service_row(self):
+        try:
+            return service_obj.Service.get_by_args(self.context, self.host, rpcapi.BINARY,
+                                                   self.backend)
+        except exception.ServiceNotFound:
+            return None
 
     def _transport_kind(self):
         return (CONF.transport_url or '').split(':', 1)[0]
@@ -186,7 +222,8 @@ class ManagerService:
     # --- stop -----------------------------------------------------------------------------
 
     def stop(self):
-        """Stop serving and the periodic tasks; the row stays, to go stale (down)."""
+        """Stop serving and the periodic tasks; the row stays, marked down (a manager
+        started next for the backend need not wait to see whether it is alive)."""
         self._stop.set()
         if self.rpc_server is not None:
             self.rpc_server.stop()
@@ -197,6 +234,12 @@ class ManagerService:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
+        if self.service_row is not None:
+            try:
+                self.service_row.mark_down()
+            except Exception:
+                # The database is gone: the row goes stale on its own.
+                LOG.exception('Marking manager %s down failed', self.server_name)
         LOG.info('Manager %s stopped', self.server_name)
 
 

@@ -130,3 +130,43 @@ class LostCastsTest(ProcessesTestCase):
         self.assertTrue(base.wait_for(
             lambda: self.volume_row(created['id']).deleted, timeout=15))
         self.assertEqual(0, self.stop(manager))
+
+
+class SingleManagerTest(ProcessesTestCase):
+    """A second attachd-manager for a host@backend whose manager is alive refuses to
+    start; once that one is dead, the next one takes its row over."""
+
+    def setUp(self):
+        base.need_rabbit(self)
+        super().setUp()
+
+    def test_second_manager_refuses_while_the_first_heartbeats(self):
+        host = 'node-s-%s' % uuid.uuid4().hex[:8]
+        first = self.start_manager(host, 'first')
+        self.wait_manager_up(host, first)
+        second = self.start_manager(host, 'second')
+        self.assertEqual(1, second.wait(60))
+        with open(os.path.join(self.workdir, 'second.log')) as f:
+            errors = [line for line in f if ' ERROR ' in line or 'Traceback' in line]
+        self.assertEqual(1, len(errors), errors)
+        self.assertIn('Another attachd-manager is serving %s@file' % host, errors[0])
+        # The first one still serves, alone.
+        self.wait_manager_up(host, first)
+        client = self.start_api(host)
+        volume = client.create_volume()
+        self.assertEqual('%s@file' % host, self.volume_row(volume['id']).host)
+
+        # Killed: its row is fresh for service_down_time, but no longer beats.
+        first.send_signal(signal.SIGKILL)
+        self.assertEqual(-signal.SIGKILL, first.wait(10))
+        self.assertTrue(service_obj.Service.get_by_args(self.ctx, host, rpcapi.BINARY,
+                                                        'file').is_up)
+        third = self.start_manager(host, 'third')
+        self.wait_manager_up(host, third)
+        client.request('DELETE', '/volumes/%s' % volume['id'], expect=(202,))
+        self.assertTrue(base.wait_for(
+            lambda: self.volume_row(volume['id']).deleted, timeout=15))
+        # Stopped cleanly: marked down at once, and the next one starts without waiting.
+        self.assertEqual(0, self.stop(third))
+        self.assertFalse(service_obj.Service.get_by_args(self.ctx, host, rpcapi.BINARY,
+                                                         'file').is_up)
