@@ -179,16 +179,26 @@ class PostgreSQLRestartTest(PrivatePostgreSQLMixin, FaultTestMixin, base.TestCas
         self.clean_up_and_check(volumes)
 
 
-class _StopDatabaseInExport(fake.FakeDriver):
-    """The fake driver, stopping the database while it exports (mid-request: the API has
-    read what it needed, the manager has yet to record the connection)."""
+class _StopsTheDatabase(fake.FakeDriver):
+    """The fake driver, calling ``stop_database`` once in its method named ``stop_in``:
+    the database stops in the middle of a request."""
 
+    stop_in = None
     stop_database = None
+
+    def _maybe_stop(self, method):
+        if method == self.stop_in:
+            self.stop_in = None
+            self.stop_database()
 
     def create_export(self, volume, connector):
         super().create_export(volume, connector)
-        if self.stop_database is not None:
-            self.stop_database()
+        self._maybe_stop('create_export')
+
+    def terminate_connection(self, volume, connector, remaining_connectors):
+        shared = super().terminate_connection(volume, connector, remaining_connectors)
+        self._maybe_stop('terminate_connection')
+        return shared
 
 
 class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
@@ -210,7 +220,8 @@ class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
         self.start_api()
         rpcapi.unregister_local_manager(api_fixtures.SERVER)
         self.flags(host=self.host)
-        self.driver = _StopDatabaseInExport(manager_service.CONF, api_fixtures.BACKEND)
+        self.driver = _StopsTheDatabase(manager_service.CONF, api_fixtures.BACKEND)
+        self.driver.stop_database = self.pg.stop
         self.service = manager_service.ManagerService(
             api_fixtures.BACKEND, host=self.host, driver=self.driver).start()
         self.addCleanup(self.service.stop)
@@ -227,12 +238,12 @@ class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
             self.assertNotIn(leak, response.body)
 
     def test_manager_loses_the_database_while_connecting(self):
+        """The manager has exported, and cannot record the connection."""
         volume = self.volume()
         attachment_id = self.nova.create(volume.id, rbase.instance(1)).json[
             'attachment']['id']
-        self.driver.stop_database = self.pg.stop
+        self.driver.stop_in = 'create_export'
         response = self.nova.update(attachment_id, rbase.connector(1))
-        self.driver.stop_database = None
         self.assertGeneric503(response)
         # The API's own reads and writes, while it is down.
         for response in (self.nova.get('/attachments/%s' % attachment_id),
@@ -255,6 +266,28 @@ class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
         response = self.nova.update(attachment_id, rbase.connector(1))
         self.assertEqual(200, response.status, response)
         self.assertConsistent(volume.id, self.driver)
+
+
+    def test_api_loses_the_database_while_deleting(self):
+        """The manager revoked the host's access; the API cannot delete the row. The
+        attachment stays until Nova retries, which then succeeds."""
+        volume = self.volume()
+        response = self.nova.create(volume.id, rbase.instance(1), rbase.connector(1))
+        attachment_id = response.json['attachment']['id']
+        self.driver.stop_in = 'terminate_connection'
+        response = self.nova.remove(attachment_id)
+        self.assertGeneric503(response)
+        self.pg.start()
+        self.assertTrue(services.wait_until(
+            lambda: self.nova.get('/attachments').status == 200, timeout=30))
+        self.assertEqual([attachment_id],
+                         [a.id for a in self.live_attachments(volume.id)])
+        self.assertEqual('attaching', self.reload(volume.id).status)
+        response = self.nova.remove(attachment_id)
+        self.assertEqual(200, response.status, response)
+        self.assertEqual([], self.live_attachments(volume.id))
+        self.assertConsistent(volume.id, self.driver)
+        self.assertEqual('available', self.reload(volume.id).status)
 
 
 class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
