@@ -113,7 +113,8 @@ class PrivateRabbitMQ(fixtures.Fixture):
         self.addCleanup(self._stop_quietly)
         self.start()
 
-    def start(self, timeout=60):
+    def start(self, timeout=120):
+        # 5 to 10 seconds on an idle machine; far more on a loaded one.
         self._process = subprocess.Popen(
             ['rabbitmq-server'], env=self.env, cwd=self.directory,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
