@@ -101,6 +101,16 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.assertEqual(1, deleted.mock.call_count)
         self.assertEqual(VolumeStatus.AVAILABLE, self.reload(lost).status)
 
+    def test_recovery_of_a_create_the_driver_refuses_ends_in_error(self):
+        """Storage half made by a killed manager: the driver refuses to create it again,
+        and the volume ends error (its owner may delete it) instead of creating."""
+        volume = self.volume(status=VolumeStatus.CREATING)
+        self.useFixture(fixtures.MockPatchObject(
+            self.svc.manager.driver, 'create_volume',
+            side_effect=exception.DriverError(reason='volume file exists')))
+        self.assertEqual([volume.id], self.svc.manager.recover(self.admin))
+        self.assertEqual(VolumeStatus.ERROR, self.reload(volume).status)
+
     def test_update_connects_and_notifies(self):
         volume = self.volume()
         attachment = self.reserve(volume)
