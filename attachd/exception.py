@@ -228,6 +228,12 @@ class DriverNotFound(AttachdException):
     msg_fmt = _('Connector driver %(name)s is not installed.')
 
 
+class ManagerAlreadyRunning(AttachdException):
+    msg_fmt = _('Another attachd-manager is serving %(server)s (its heartbeat in the '
+                'services table is still being updated); refusing to start a second one. '
+                'Stop it first, or give this one another [DEFAULT] host.')
+
+
 class ConfigInvalid(AttachdException):
     msg_fmt = _('Invalid configuration: %(reason)s')
 

@@ -60,27 +60,8 @@ def _decision_key(context, action, target):
 def authorize(context, action, target):
     """Raise PolicyNotAuthorized (403) unless ``context`` may perform ``action`` on
     ``target`` (a dict with the resource's ``project_id``)."""
-    enforcer = init()
-    try:
-        key = _decision_key(context, action, target)
-        hash(key)
-    except TypeError:
-        # A target or credential value that cannot be a key: decide without reuse.
-        key = None
-    now = time.monotonic()
-    if key is not None:
-        decision = _decisions.get(key)
-        if decision is not None and decision[0] > now:
-            if decision[1]:
-                return
-            raise exception.PolicyNotAuthorized(action=action)
-    try:
-        enforcer.authorize(action, target, context,
-                           do_raise=True, exc=exception.PolicyNotAuthorized, action=action)
-    except (oslo_policy.InvalidScope, exception.PolicyNotAuthorized):
-        _remember(key, now, False)
-        raise exception.PolicyNotAuthorized(action=action) from None
-    _remember(key, now, True)
+    if not is_allowed(context, action, target):
+        raise exception.PolicyNotAuthorized(action=action)
 
 
 def _remember(key, now, allowed):
@@ -97,5 +78,25 @@ def check_is_admin(context):
 
 
 def is_allowed(context, action, target):
-    """True/False instead of raising (for optional view fields)."""
-    return init().authorize(action, target, context, do_raise=False)
+    """True when ``context`` may perform ``action`` on ``target`` (a dict with the
+    resource's ``project_id``); decisions are reused for DECISION_TTL seconds."""
+    enforcer = init()
+    try:
+        key = _decision_key(context, action, target)
+        hash(key)
+    except TypeError:
+        # A target or credential value that cannot be a key: decide without reuse.
+        key = None
+    now = time.monotonic()
+    if key is not None:
+        decision = _decisions.get(key)
+        if decision is not None and decision[0] > now:
+            return decision[1]
+    try:
+        allowed = enforcer.authorize(action, target, context, do_raise=True,
+                                     exc=exception.PolicyNotAuthorized, action=action)
+    except (oslo_policy.InvalidScope, exception.PolicyNotAuthorized):
+        allowed = False
+    allowed = bool(allowed)
+    _remember(key, now, allowed)
+    return allowed

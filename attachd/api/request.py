@@ -48,10 +48,10 @@ class Request(webob.Request):
             # bytes of "[[[[..." fit in any body size limit).
             raise exception.MalformedRequest(reason=_('Malformed request body: nested '
                                                       'too deeply'))
-        if _has_nul(body):
-            # PostgreSQL cannot store NUL in text, and no name or connector needs it.
-            raise exception.MalformedRequest(reason=_('Malformed request body: NUL '
-                                                      'character in a string'))
+        problem = _unstorable_string(body)
+        if problem:
+            raise exception.MalformedRequest(reason=_('Malformed request body: %s in a '
+                                                      'string') % problem)
         return body
 
     def application_url_without_version(self):
@@ -63,21 +63,34 @@ class Request(webob.Request):
         return url
 
 
-def _has_nul(value):
-    """True when a string anywhere in the JSON ``value`` (keys included) holds NUL.
-    Iterative: the value may be nested as deep as the parser allowed."""
+def _unstorable_string(value):
+    """What makes a string anywhere in the JSON ``value`` (keys included) unfit to be
+    stored or sent on, or None.
+
+    JSON's ``\\u0000`` is NUL, which PostgreSQL cannot store in text; a lone ``\\ud800``
+    escape is half a UTF-16 surrogate pair, which no database driver, log or RPC message
+    can encode as UTF-8 (the drivers raise UnicodeEncodeError). No name, description,
+    metadata or connector needs either, so the whole body is refused here, once, instead
+    of each field failing deep down as a 500.
+
+    Iterative: the value may be nested as deep as the parser allowed.
+    """
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
             if '\x00' in item:
-                return True
+                return _('NUL character')
+            try:
+                item.encode('utf-8')
+            except UnicodeEncodeError:
+                return _('lone UTF-16 surrogate')
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return False
+    return None
 
 
 def action_name(req, actions):

@@ -10,6 +10,7 @@ from oslo_log import log as logging
 
 from attachd.cmd import common
 from attachd.conf import CONF
+from attachd import exception
 from attachd.manager import service
 
 LOG = logging.getLogger(__name__)
@@ -21,7 +22,11 @@ def main(argv=None):
         LOG.warning('[DEFAULT] transport_url is not set: the managers serve only this '
                     'process, and no API can reach them. Set it to the broker\'s URL, or '
                     'run attachd-all for the embedded mode.')
-    services = service.start_all()
+    try:
+        services = service.start_all()
+    except exception.ManagerAlreadyRunning as exc:
+        LOG.error('%s', exc)
+        return 1
     signum = service.wait_for_signal()
     LOG.info('Signal %d received; stopping', signum)
     for manager_service in services:

@@ -23,6 +23,15 @@ manager_opts = [
                default=16,
                min=1,
                help=_('Threads of a manager\'s RPC server.')),
+    cfg.IntOpt('recover_after',
+               default=120,
+               min=0,
+               help=_('Seconds after which a volume of this manager\'s backend still '
+                      '``creating``, ``deleting`` or ``downloading`` is taken as lost (its '
+                      'request never reached the manager, e.g. a broker restart dropped '
+                      'it) and is finished by the manager\'s periodic task. A manager '
+                      'always finishes them all when it starts. 0 turns the periodic '
+                      'check off.')),
 ]
 
 

@@ -75,27 +75,45 @@ class Manager:
 
     # --- volumes --------------------------------------------------------------------------
 
+    def _still(self, volume, status):
+        """True when ``volume`` is still ``status`` in the database (it refreshes it).
+
+        Called under the volume's lock before its work: the same request may come twice,
+        from its RPC message and from :meth:`recover`, and only the first must act.
+        """
+        try:
+            volume.refresh()
+        except exception.VolumeNotFound:
+            return False
+        return volume.status == status
+
     @messaging.expose
     def create_volume(self, context, volume):
         """Create the backend storage; the volume goes ``available`` or ``error``."""
-        try:
-            update = self.driver.create_volume(volume) or {}
-        except Exception:
-            LOG.exception('Creating volume %s failed', volume.id)
-            volume.conditional_update({'status': fields.VolumeStatus.ERROR},
-                                      {'status': fields.VolumeStatus.CREATING})
-            return
-        update = dict(update)
-        update['status'] = fields.VolumeStatus.AVAILABLE
-        update['launched_at'] = timeutils.utcnow()
-        if not volume.conditional_update(update, {'status': fields.VolumeStatus.CREATING}):
-            LOG.warning('Volume %s left creating while it was created; not marked '
-                        'available', volume.id)
+        with self._volume_lock(volume.id):
+            if not self._still(volume, fields.VolumeStatus.CREATING):
+                return
+            try:
+                update = self.driver.create_volume(volume) or {}
+            except Exception:
+                LOG.exception('Creating volume %s failed', volume.id)
+                volume.conditional_update({'status': fields.VolumeStatus.ERROR},
+                                          {'status': fields.VolumeStatus.CREATING})
+                return
+            update = dict(update)
+            update['status'] = fields.VolumeStatus.AVAILABLE
+            update['launched_at'] = timeutils.utcnow()
+            if not volume.conditional_update(update,
+                                             {'status': fields.VolumeStatus.CREATING}):
+                LOG.warning('Volume %s left creating while it was created; not marked '
+                            'available', volume.id)
 
     @messaging.expose
     def delete_volume(self, context, volume):
         """Delete the backend storage and the volume row (volume is ``deleting``)."""
         with self._volume_lock(volume.id):
+            if not self._still(volume, fields.VolumeStatus.DELETING):
+                return
             try:
                 self.driver.remove_export(volume)
                 self.driver.delete_volume(volume)
@@ -114,6 +132,8 @@ class Manager:
         fails.
         """
         with self._volume_lock(volume.id):
+            if not self._still(volume, fields.VolumeStatus.DOWNLOADING):
+                return
             try:
                 with driver_errors(volume.id, 'Wiping'):
                     model_update = self.driver.wipe_volume(volume)
@@ -340,6 +360,45 @@ class Manager:
             LOG.info('Backend %s: re-created the exports of %d volumes, removed %d '
                      'unowned exports', self.server, len(ensured), len(removed))
         return ensured, removed
+
+    def recover(self, context, older_than=None):
+        """Finish the work this backend's volumes were left waiting for, as Cinder's
+        ``init_host`` does: ``creating`` volumes are created (``available``, or ``error``
+        when the driver refuses, e.g. storage half made by a manager that died),
+        ``deleting`` ones deleted, ``downloading`` ones re-imaged.
+
+        Those requests were casts: the API answered 202 once the broker took the message,
+        and a message is lost when the broker restarts before the manager consumed it
+        (the queues are not durable) or when the manager dies while working on it. Each
+        volume's own status is the durable record of the request, so the manager redoes
+        it from there, at start and periodically (``older_than``: only volumes unchanged
+        since then). Redoing is safe: each method checks the status under the volume's
+        lock, so the request's own message, if it still arrives, finds nothing to do.
+
+        :returns: the ids of the volumes acted on.
+        """
+        work = {fields.VolumeStatus.CREATING: self.create_volume,
+                fields.VolumeStatus.DELETING: self.delete_volume,
+                fields.VolumeStatus.DOWNLOADING: self.reimage_volume}
+        volumes = volume_obj.VolumeList.get_all(
+            context, filters={'host': self.server, 'status': list(work)},
+            project_only=False, with_details=False)
+        recovered = []
+        for volume in volumes:
+            changed = volume.updated_at or volume.created_at
+            if older_than is not None and changed and changed.replace(
+                    tzinfo=None) > older_than:
+                continue
+            LOG.warning('Volume %s of backend %s was left %s; finishing it', volume.id,
+                        self.server, volume.status)
+            try:
+                work[volume.status](context, volume)
+            except Exception:
+                # The next periodic run tries again (database back).
+                LOG.exception('Finishing volume %s failed', volume.id)
+                continue
+            recovered.append(volume.id)
+        return recovered
 
     def reclaim_reservations(self, context):
         """Delete this backend's reservations abandoned for longer than

@@ -29,6 +29,7 @@ import oslo_messaging as messaging
 from attachd.conf import CONF
 from attachd import context as a_context
 from attachd import exception
+from attachd.i18n import _
 from attachd.objects import base as objects_base
 from attachd.objects import service as service_obj
 
@@ -44,6 +45,14 @@ ALIVE_CACHE_SECONDS = 1.0
 # What the rabbit driver lets through when its pool opens a connection to a broker that
 # is down or refuses it: the broker is unavailable (503), not an internal error.
 _BROKER_ERRORS = (kombu_exceptions.KombuError, OSError)
+
+# What a manager's database failure is called when it crosses the broker: the class names
+# oslo.messaging gives in RemoteError.exc_type for oslo.db's and SQLAlchemy's errors of an
+# unreachable or failing database (only attachd's own exceptions travel as themselves,
+# ALLOWED_EXMODS). Like the API's own database errors (attachd.db.api.
+# is_db_connection_error), they are a 503.
+REMOTE_DB_UNAVAILABLE = frozenset(['DBConnectionError', 'DBDeadlock', 'DBError',
+                                   'OperationalError', 'DisconnectionError'])
 
 _transport = None
 _transport_lock = threading.Lock()
@@ -171,6 +180,18 @@ def _without_remote_trace(exc):
     return klass.__bases__[0](exc.msg, **exc.kwargs)
 
 
+def _from_remote(exc, server, method):
+    """The attachd exception for a RemoteError: an exception of another library raised in
+    the manager. Its text (a database's host and port, SQL, a driver's output) is for the
+    log, never for the caller."""
+    LOG.error('%s on the manager %s failed: %s: %s', method, server, exc.exc_type,
+              exc.value)
+    if exc.exc_type in REMOTE_DB_UNAVAILABLE:
+        return exception.DatabaseUnavailable()
+    return exception.DriverError(reason=_('the manager of backend %s failed; see its log')
+                                 % server)
+
+
 def _without_volume(attachment):
     """``attachment`` without its loaded ``volume``: every call sends the volume as an
     argument of its own already, and serializing it twice costs both sides."""
@@ -250,7 +271,7 @@ class ManagerAPI:
         except (messaging.MessageDeliveryFailure, messaging.MessagingServerError,
                 messaging.MessagingException) as exc:
             if isinstance(exc, messaging.RemoteError):
-                raise exception.DriverError(reason='%s: %s' % (exc.exc_type, exc.value))
+                raise _from_remote(exc, volume.host, method) from None
             raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
         except _BROKER_ERRORS as exc:
             raise exception.ServiceUnavailable(reason=type(exc).__name__)

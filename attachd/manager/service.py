@@ -3,20 +3,27 @@
 :class:`ManagerService` brings one backend up in this order, so that it serves requests only
 once its backend matches the database:
 
+0. refuse to start while another manager serves the same ``<host>@<backend>``
+   (:meth:`ManagerService.check_single`): two would share its queue, and the start-up
+   reconciliation of one would remove the exports the other is making;
 1. load the connector driver (stevedore, ``attachd.connector_drivers``) and ``do_setup()``;
 2. reconcile the exports (``Manager.reconcile_exports``): re-create those of attached
-   volumes, remove those no live attachment owns;
+   volumes, remove those no live attachment owns; then finish the volumes left
+   ``creating``, ``deleting`` or ``downloading`` (``Manager.recover``: their requests
+   were casts, which a broker restart or the manager's death loses);
 3. register or update its row in ``services`` (binary ``attachd-manager``, host, backend,
    capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
 4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
    server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
    in-process path of ``attachd.manager.rpcapi``;
 5. periodic work on its own thread: reclaiming abandoned reservations
-   (``[attachments] reservation_timeout``) and re-creating exports the backend lost.
+   (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
+   finishing volumes whose request was lost while it ran (``[manager] recover_after``).
 
 Threads only, no eventlet.
 """
 
+import datetime
 import signal
 import threading
 import time
@@ -24,6 +31,7 @@ import time
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
+from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
 from attachd.conf import backend as backend_conf
@@ -80,12 +88,17 @@ class ManagerService:
     # --- start ----------------------------------------------------------------------------
 
     def start(self):
-        """Bring the backend up (see the module's docstring); returns once it serves."""
+        """Bring the backend up (see the module's docstring); returns once it serves.
+
+        :raises ManagerAlreadyRunning: another manager serves this backend.
+        """
+        self.check_single()
         driver = self._driver or load_driver(self.backend)
         driver.do_setup()
         self.manager = manager_mod.Manager(self.host, self.backend, driver,
                                            notifications.get_notifier(self.host))
         self.manager.reconcile_exports(self.context)
+        self.manager.recover(self.context)
         self._register(driver)
         self._serve()
         self._spawn('heartbeat', self._heartbeat_loop, CONF.manager.report_interval)
@@ -94,6 +107,35 @@ class ManagerService:
                  type(driver).__name__,
                  'RPC over %s' % self._transport_kind() if self.rpc_server else 'in-process')
         return self
+
+    def check_single(self):
+        """Raise ManagerAlreadyRunning while another manager heartbeats for this backend.
+
+        A row whose heartbeat is stale (``[manager] service_down_time``) is taken over. A
+        fresh one may be another live manager, or this one's previous process, killed less
+        than ``service_down_time`` ago: the row is watched for two heartbeat intervals
+        (``[manager] report_interval``, plus a second), and only a heartbeat counted
+        meanwhile means a live manager. A restart within ``service_down_time`` of a
+        crash therefore starts that much later.
+        """
+        row = self._service_row()
+        if row is None or not row.is_up:
+            return
+        count = row.report_count
+        LOG.info('Manager %s: its service row has a fresh heartbeat; checking for %d s '
+                 'whether another manager still updates it', self.server_name,
+                 2 * CONF.manager.report_interval + 1)
+        time.sleep(2 * CONF.manager.report_interval + 1)
+        row = self._service_row()
+        if row is not None and row.report_count != count:
+            raise exception.ManagerAlreadyRunning(server=self.server_name)
+
+    def _service_row(self):
+        try:
+            return service_obj.Service.get_by_args(self.context, self.host, rpcapi.BINARY,
+                                                   self.backend)
+        except exception.ServiceNotFound:
+            return None
 
     def _transport_kind(self):
         return (CONF.transport_url or '').split(':', 1)[0]
@@ -162,6 +204,10 @@ class ManagerService:
 
     def _periodic_loop(self):
         self.check_exports()
+        if CONF.manager.recover_after:
+            self.manager.recover(self.context, older_than=timeutils.utcnow(
+                with_timezone=False) - datetime.timedelta(
+                    seconds=CONF.manager.recover_after))
         now = time.monotonic()
         if now - self._last_reclaim >= CONF.attachments.reclaim_interval:
             self._last_reclaim = now
@@ -176,7 +222,8 @@ class ManagerService:
     # --- stop -----------------------------------------------------------------------------
 
     def stop(self):
-        """Stop serving and the periodic tasks; the row stays, to go stale (down)."""
+        """Stop serving and the periodic tasks; the row stays, marked down (a manager
+        started next for the backend need not wait to see whether it is alive)."""
         self._stop.set()
         if self.rpc_server is not None:
             self.rpc_server.stop()
@@ -187,6 +234,12 @@ class ManagerService:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
+        if self.service_row is not None:
+            try:
+                self.service_row.mark_down()
+            except Exception:
+                # The database is gone: the row goes stale on its own.
+                LOG.exception('Marking manager %s down failed', self.server_name)
         LOG.info('Manager %s stopped', self.server_name)
 
 

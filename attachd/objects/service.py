@@ -63,6 +63,13 @@ class Service(base.AttachdPersistentObject, base.AttachdObject):
         self.heartbeat_at = db_api.service_heartbeat(self._context, self.id)
         self.obj_reset_changes(['heartbeat_at'])
 
+    def mark_down(self):
+        """Record that the service stopped: it is down at once, not after
+        ``[manager] service_down_time``."""
+        db_api.service_update(self._context, self.id, {'heartbeat_at': None})
+        self.heartbeat_at = None
+        self.obj_reset_changes(['heartbeat_at'])
+
     @property
     def is_up(self):
         """True when the last heartbeat is younger than ``[manager] service_down_time``."""

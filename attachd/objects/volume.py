@@ -53,6 +53,7 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
     }
 
     # provider_auth holds backend credentials (CHAP secrets): never in logs or reprs.
+    obj_secret_fields = ('provider_auth',)
     obj_extra_fields = ['backend']
 
     def obj_what_changed(self):

@@ -32,6 +32,9 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         'volume': fields.ObjectField('Volume'),
     }
 
+    # connection_info holds the host's credentials (CHAP passwords): never in reprs.
+    obj_secret_fields = ('connection_info',)
+
     @classmethod
     def _from_db_object(cls, context, obj, db_obj, skip=()):
         super()._from_db_object(context, obj, db_obj,

@@ -40,6 +40,13 @@ def _authorize(ctx, action, volume):
     policy.authorize(ctx, action, {'project_id': volume.project_id})
 
 
+def _show_secrets(ctx, project_id):
+    """Whether ``ctx`` sees the credentials in connection_info of ``project_id``'s
+    attachments."""
+    return policy.is_allowed(ctx, policies.SHOW_CONNECTION_SECRETS,
+                             {'project_id': project_id})
+
+
 def _list(req, view):
     ctx = req.context
     marker, limit, offset = listing.pagination(req)
@@ -61,8 +68,9 @@ def index(req):
 
 @microversion.version_range(microversion.ATTACHMENTS)
 def detail(req):
-    """``GET /attachments/detail``."""
-    return _list(req, views.detail)
+    """``GET /attachments/detail``; a non-admin lists its own project's only."""
+    show_secrets = _show_secrets(req.context, req.context.project_id)
+    return _list(req, lambda attachment: views.detail(attachment, show_secrets))
 
 
 @microversion.version_range(microversion.ATTACHMENTS)
@@ -73,8 +81,9 @@ def show(req, attachment_id):
     attachment, siblings = _get(ctx, attachment_id)
     volume_format = attachment.volume.admin_metadata.get('format')
     shared = attachment.shared_connections(siblings)
+    show_secrets = _show_secrets(ctx, attachment.volume.project_id)
     return a_request.json_response(
-        {'attachment': views.detail(attachment, volume_format, shared)})
+        {'attachment': views.detail(attachment, show_secrets, volume_format, shared)})
 
 
 @microversion.version_range(microversion.ATTACHMENTS)
@@ -92,7 +101,8 @@ def create(req):
         _authorize(ctx, policies.MULTIATTACH_BOOTABLE, volume)
     attachment = attach.create(ctx, volume, body.get('instance_uuid'),
                                body.get('connector'), body.get('mode'))
-    return a_request.json_response({'attachment': views.detail(attachment)})
+    return a_request.json_response({'attachment': views.detail(
+        attachment, _show_secrets(ctx, volume.project_id))})
 
 
 @microversion.version_range(microversion.ATTACHMENTS)
@@ -105,7 +115,8 @@ def update(req, attachment_id):
     _authorize(ctx, policies.UPDATE, volume)
     connector = req.json['attachment']['connector']
     attachment = attach.connect(ctx, volume, attachment, connector)
-    return a_request.json_response({'attachment': views.detail(attachment)})
+    return a_request.json_response({'attachment': views.detail(
+        attachment, _show_secrets(ctx, volume.project_id))})
 
 
 @microversion.version_range(microversion.ATTACHMENTS)

@@ -14,7 +14,7 @@ create = {
             'type': 'object',
             'properties': {
                 'instance_uuid': common.uuid,
-                'connector': {'type': ['object', 'null']},
+                'connector': dict(common.connector, type=['object', 'null']),
                 'volume_uuid': common.uuid,
             },
             'required': ['volume_uuid'],
@@ -35,7 +35,7 @@ update = {
         'attachment': {
             'type': 'object',
             'properties': {
-                'connector': {'type': 'object', 'minProperties': 1},
+                'connector': dict(common.connector, minProperties=1),
             },
             'required': ['connector'],
             'additionalProperties': False,

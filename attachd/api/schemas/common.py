@@ -8,8 +8,40 @@ name = {'type': ['string', 'null'], 'minLength': 0, 'maxLength': 255}
 
 description = {'type': ['string', 'null'], 'minLength': 0, 'maxLength': 255}
 
-# A host connector: free-form, driver specific (os-brick's connector properties).
-connector = {'type': 'object'}
+_string = {'type': 'string'}
+_strings = {'type': 'array', 'items': _string}
+_flag = {'type': 'boolean'}
+
+# A host connector: what os-brick's get_connector_properties() collected on the compute
+# host (os_brick.initiator.connector and the get_connector_properties of each of its
+# connectors), plus Nova's ``mountpoint``. The keys os-brick
+# defines must have its types, so a wrong one is a 400 here rather than a driver's
+# TypeError (a 500) or a list stored as the attachment's host; other keys are
+# driver-specific and free, bounded by ``[api] max_connector_keys``/``max_connector_bytes``.
+# ``host`` and ``mountpoint`` are stored in 255-character columns.
+connector_properties = {
+    'host': {'type': 'string', 'minLength': 1, 'maxLength': 255},
+    'mountpoint': {'type': 'string', 'maxLength': 255},
+    'ip': {'type': ['string', 'null']},
+    'platform': _string,
+    'os_type': _string,
+    'multipath': _flag,
+    'enforce_multipath': _flag,
+    'initiator': _string,
+    'wwpns': _strings,
+    'wwnns': _strings,
+    'nqn': _string,
+    'uuid': _string,
+    'system uuid': _string,
+    'nvme_hostid': _string,
+    'nvme_native_multipath': _flag,
+    'found_dsc': _string,
+    'host_ips': _strings,
+    'do_local_attach': _flag,
+    'sdc_guid': _string,
+}
+
+connector = {'type': 'object', 'properties': connector_properties}
 
 metadata = {
     'type': ['object', 'null'],

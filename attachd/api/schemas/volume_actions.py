@@ -23,14 +23,14 @@ roll_detaching = _action('os-roll_detaching', _no_arguments)
 
 initialize_connection = _action('os-initialize_connection', {
     'type': 'object',
-    'properties': {'connector': {'type': 'object', 'minProperties': 1}},
+    'properties': {'connector': dict(common.connector, minProperties=1)},
     'required': ['connector'],
     'additionalProperties': False,
 })
 
 terminate_connection = _action('os-terminate_connection', {
     'type': 'object',
-    'properties': {'connector': {'type': 'object', 'minProperties': 1}},
+    'properties': {'connector': dict(common.connector, minProperties=1)},
     'required': ['connector'],
     'additionalProperties': False,
 })
@@ -58,7 +58,7 @@ force_detach = _action('os-force_detach', {
     'type': ['object', 'null'],
     'properties': {
         'attachment_id': {'type': ['string', 'null'], 'format': 'uuid'},
-        'connector': {'type': ['object', 'null']},
+        'connector': dict(common.connector, type=['object', 'null']),
     },
     'additionalProperties': False,
 })

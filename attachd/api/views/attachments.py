@@ -1,6 +1,7 @@
 """Attachment views (Cinder's ``cinder/api/v3/views/attachments.py`` shape)."""
 
 from attachd.api.views import common
+from attachd.objects import base as objects_base
 
 
 def _timestamp(value):
@@ -17,12 +18,16 @@ def summary(attachment):
     }
 
 
-def detail(attachment, volume_format=None, shared_connections=None):
-    """The detail view; ``volume_format`` is the volume's ``format`` admin metadata (shown
-    in connection_info on show), ``shared_connections`` the ids of attachments sharing this
-    one's host connection (attachd's addition)."""
+def detail(attachment, show_secrets, volume_format=None, shared_connections=None):
+    """The detail view; ``show_secrets`` whether the credentials in connection_info are
+    shown (else ``***``: policy ``volume:attachment_show_connection_secrets``),
+    ``volume_format`` is the volume's ``format`` admin metadata (shown in connection_info
+    on show), ``shared_connections`` the ids of attachments sharing this one's host
+    connection (attachd's addition)."""
     view = summary(attachment)
     connection_info = dict(attachment.connection_info or {})
+    if not show_secrets:
+        connection_info = objects_base.mask_secrets(connection_info)
     if volume_format is not None:
         connection_info['format'] = volume_format
     view.update({

@@ -67,6 +67,50 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
                 return True
         mbase.wait_for(gone)
 
+    def test_lost_requests_are_finished_once(self):
+        """The periodic task finishes volumes left creating/deleting for longer than
+        [manager] recover_after, not younger ones; a request that arrives after its
+        volume was finished does nothing."""
+        self.flags(recover_after=60, group='manager')
+        svc = self.svc
+        lost, young = (self.volume(status=VolumeStatus.CREATING) for _i in range(2))
+        doomed = self.volume(status=VolumeStatus.DELETING)
+        for volume in (lost, doomed):
+            db_api.volume_update(self.admin, volume.id, {
+                'updated_at': db_api.utcnow() - datetime.timedelta(seconds=61)})
+        driver = svc.manager.driver
+        created = fixtures.MockPatchObject(driver, 'create_volume',
+                                           wraps=driver.create_volume)
+        deleted = fixtures.MockPatchObject(driver, 'delete_volume',
+                                           wraps=driver.delete_volume)
+        self.useFixture(created)
+        self.useFixture(deleted)
+        svc._periodic_loop()
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(lost).status)
+        self.assertEqual(VolumeStatus.CREATING, self.reload(young).status)
+        self.assertRaises(exception.VolumeNotFound, self.reload, doomed)
+        self.assertEqual(1, created.mock.call_count)
+        self.assertEqual(1, deleted.mock.call_count)
+        # Their messages arrive after all (the objects as the API sent them).
+        self.api().create_volume(self.ctx, lost)
+        self.api().delete_volume(self.ctx, doomed)
+        self.api().create_volume(self.ctx, young)
+        self.assertTrue(mbase.wait_for(
+            lambda: self.reload(young).status == VolumeStatus.AVAILABLE))
+        self.assertEqual(2, created.mock.call_count)
+        self.assertEqual(1, deleted.mock.call_count)
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(lost).status)
+
+    def test_recovery_of_a_create_the_driver_refuses_ends_in_error(self):
+        """Storage half made by a killed manager: the driver refuses to create it again,
+        and the volume ends error (its owner may delete it) instead of creating."""
+        volume = self.volume(status=VolumeStatus.CREATING)
+        self.useFixture(fixtures.MockPatchObject(
+            self.svc.manager.driver, 'create_volume',
+            side_effect=exception.DriverError(reason='volume file exists')))
+        self.assertEqual([volume.id], self.svc.manager.recover(self.admin))
+        self.assertEqual(VolumeStatus.ERROR, self.reload(volume).status)
+
     def test_update_connects_and_notifies(self):
         volume = self.volume()
         attachment = self.reserve(volume)

@@ -106,6 +106,60 @@ class BadInputTest(rbase.ApiTestCase):
             self.assertFault(self.client.get(path), 400)
         self.assertEqual([], self.live_attachments(self.vol.id))
 
+    def test_lone_surrogates_and_bad_utf8_are_400(self):
+        """A lone UTF-16 surrogate (JSON ``"\\ud800"``) parses into a str no database
+        driver can encode; invalid UTF-8 inside a string does not parse. Both are a 400
+        in every string of every body, never a 500 from the database."""
+        lone = '\ud800'
+        type_id = self.admin.post('/types', {'volume_type': {'name': 'plain'}}).json[
+            'volume_type']['id']
+        attachment_id = self.client.create(self.vol.id,
+                                           rbase.instance(1)).json['attachment']['id']
+        requests = [
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1, 'name': lone}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'description': 'a' + lone}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'metadata': {'k': lone}}}),
+            (self.client, 'POST', '/volumes', {'volume': {'size': 1,
+                                                          'metadata': {lone: 'v'}}}),
+            (self.admin, 'POST', '/types', {'volume_type': {'name': lone}}),
+            (self.admin, 'POST', '/types', {'volume_type': {
+                'name': 'n', 'extra_specs': {'k': lone}}}),
+            (self.admin, 'POST', '/types/%s/extra_specs' % type_id,
+             {'extra_specs': {lone: 'v'}}),
+            (self.client, 'POST', '/attachments', {'attachment': {
+                'volume_uuid': self.vol.id, 'instance_uuid': rbase.instance(2),
+                'connector': rbase.connector(2, host=lone)}}),
+            (self.client, 'PUT', '/attachments/%s' % attachment_id, {'attachment': {
+                'connector': rbase.connector(1, nested={'deep': [lone]})}}),
+            (self.client, 'POST', '/volumes/%s/action' % self.vol.id, {
+                'os-initialize_connection': {'connector': rbase.connector(3,
+                                                                          initiator=lone)}}),
+        ]
+        for client, method, path, body in requests:
+            raw = jsonutils.dump_as_bytes(body)
+            self.assertIn(b'\\ud800', raw)
+            response = client.request(method, path, raw=raw)
+            self.assertFault(response, 400, 'surrogate')
+            bad_utf8 = raw.replace(b'\\ud800', b'\xed\xa0\x80')
+            self.assertFault(client.request(method, path, raw=bad_utf8), 400)
+        # A surrogate pair is a character like any other.
+        response = self.client.post('/volumes', {'volume': {'size': 1,
+                                                            'name': '\U0001d11e'}})
+        self.assertEqual(202, response.status, response)
+        self.assertEqual('\U0001d11e', response.json['volume']['name'])
+        self.assertEqual(['\U0001d11e'], [
+            v['name'] for v in self.client.get('/volumes/detail').json['volumes']
+            if v['id'] != self.vol.id])
+        self.assertEqual(['plain'], [t['name'] for t in self.admin.get('/types').json[
+            'volume_types']])
+        self.assertEqual({}, self.admin.get('/types/%s/extra_specs' % type_id).json[
+            'extra_specs'])
+        attachment = self.live_attachments(self.vol.id)
+        self.assertEqual([(attachment_id, None)],
+                         [(a.id, a.connector) for a in attachment])
+
     def test_wrong_content_type_is_415(self):
         body = jsonutils.dump_as_bytes({'attachment': {'volume_uuid': self.vol.id}})
         for content_type in ('text/plain', 'application/xml',
@@ -179,6 +233,45 @@ class BadInputTest(rbase.ApiTestCase):
         self.assertFault(response, 400, 'more than the 65536 allowed')
         self.assertEqual('reserved', self.live_attachments(self.vol.id)[0].attach_status)
         self.assertEqual([], self.api.driver.list_exports())
+
+    def test_connector_keys_of_os_brick_with_a_wrong_type_are_400(self):
+        """os-brick's connector keys are typed before anything reaches a driver or the
+        database; unknown keys stay free."""
+        wrong = [('host', ['x']), ('host', 7), ('host', ''), ('host', 'h' * 256),
+                 ('initiator', ['iqn.2026-01.org.example:c']), ('ip', 1),
+                 ('platform', {}), ('os_type', True), ('multipath', 'yes'),
+                 ('enforce_multipath', 1), ('wwpns', '500143801'), ('wwnns', [1]),
+                 ('nqn', 5), ('uuid', []), ('system uuid', 1), ('nvme_hostid', False),
+                 ('nvme_native_multipath', 'true'), ('found_dsc', 1),
+                 ('host_ips', ['1.2.3.4', None]), ('do_local_attach', 'no'),
+                 ('mountpoint', 'm' * 256)]
+        attachment_id = self.client.create(self.vol.id,
+                                           rbase.instance(1)).json['attachment']['id']
+        for key, value in wrong:
+            connector = rbase.connector(1, **{key: value})
+            for response in (
+                    self.client.update(attachment_id, connector),
+                    self.client.create(self.vol.id, rbase.instance(2), connector),
+                    self.client.post('/volumes/%s/action' % self.vol.id, {
+                        'os-initialize_connection': {'connector': connector}}),
+                    self.client.post('/volumes/%s/action' % self.vol.id, {
+                        'os-terminate_connection': {'connector': connector}})):
+                self.assertFault(response, 400, key)
+        self.assertEqual([(attachment_id, 'reserved', None)],
+                         [(a.id, a.attach_status, a.connector)
+                          for a in self.live_attachments(self.vol.id)])
+        self.assertEqual([], self.api.driver.list_exports())
+        # What os-brick collects on a host with every connector, and keys of its own.
+        full = rbase.connector(
+            1, wwpns=['500143801'], wwnns=['500143802'], nqn='nqn.2014-08.org:h',
+            uuid='u', nvme_hostid='h', nvme_native_multipath=True, found_dsc='',
+            host_ips=['127.0.0.1'], do_local_attach=False, enforce_multipath=False,
+            ip=None, mountpoint='/dev/vdb', vendor_specific={'a': [1, None]},
+            **{'system uuid': 's'})
+        response = self.client.update(attachment_id, full)
+        self.assertEqual(200, response.status, response)
+        stored = self.live_attachments(self.vol.id)[0].connector
+        self.assertEqual(full, {key: stored[key] for key in full})
 
     # --- metacharacters -------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from oslo_serialization import jsonutils
 
 from attachd.db import api as db_api
 from attachd.db import models
+from attachd.drivers import fake
 from attachd.manager import rpcapi
 from attachd.manager import service as manager_service
 from attachd.tests import base
@@ -119,12 +120,11 @@ class _Recorded(rbase.Response):
         self.json = jsonutils.loads(body)
 
 
-class PostgreSQLRestartTest(FaultTestMixin, base.TestCase):
-    """A PostgreSQL cluster of the test's own (the shared one serves everyone else),
-    stopped and started again under load; oslo.db reconnects by itself."""
+class PrivatePostgreSQLMixin:
+    """attachd on a PostgreSQL cluster of the test's own (the shared one serves everyone
+    else), which the test may stop and start."""
 
-    def setUp(self):
-        super().setUp()
+    def use_private_postgresql(self):
         base.need_service(self, 'PostgreSQL binaries (initdb, pg_ctl) run as root',
                           services.pg_usable())
         self.pg = self.useFixture(services.PrivatePostgreSQL())
@@ -138,6 +138,15 @@ class PostgreSQLRestartTest(FaultTestMixin, base.TestCase):
         self.useFixture(fixtures.MockPatchObject(db_api, '_configured', True))
         self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
             db_api.main_context_manager, facade))
+
+
+class PostgreSQLRestartTest(PrivatePostgreSQLMixin, FaultTestMixin, base.TestCase):
+    """The private PostgreSQL stopped and started again under load; oslo.db reconnects
+    by itself."""
+
+    def setUp(self):
+        super().setUp()
+        self.use_private_postgresql()
         self.start_api()
 
     def test_restart_under_load(self):
@@ -168,6 +177,117 @@ class PostgreSQLRestartTest(FaultTestMixin, base.TestCase):
         self.assertNotIn(503, [r[0] for r in after], statuses)
         self.assertIn(200, [r[0] for r in after], statuses)
         self.clean_up_and_check(volumes)
+
+
+class _StopsTheDatabase(fake.FakeDriver):
+    """The fake driver, calling ``stop_database`` once in its method named ``stop_in``:
+    the database stops in the middle of a request."""
+
+    stop_in = None
+    stop_database = None
+
+    def _maybe_stop(self, method):
+        if method == self.stop_in:
+            self.stop_in = None
+            self.stop_database()
+
+    def create_export(self, volume, connector):
+        super().create_export(volume, connector)
+        self._maybe_stop('create_export')
+
+    def terminate_connection(self, volume, connector, remaining_connectors):
+        shared = super().terminate_connection(volume, connector, remaining_connectors)
+        self._maybe_stop('terminate_connection')
+        return shared
+
+
+class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
+                                   base.TestCase):
+    """The database stops in the middle of requests, for the API and for a manager over
+    RabbitMQ: 503 with a generic message, never a library's exception text nor the
+    database's address; the rows are unchanged once it is back."""
+
+    def setUp(self):
+        super().setUp()
+        base.need_rabbit(self)
+        self.use_private_postgresql()
+        self.addCleanup(setattr, rpcapi, '_transport', rpcapi._transport)
+        rpcapi._transport = None
+        self.addCleanup(RabbitRestartTest._cleanup_transport)
+        self.host = 'dbstop-%s' % rbase.new_uuid()[:12]
+        self.overrides = {(None, 'transport_url'): base.RABBIT_URL,
+                          (None, 'rpc_response_timeout_api'): 10}
+        self.start_api()
+        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        self.flags(host=self.host)
+        self.driver = _StopsTheDatabase(manager_service.CONF, api_fixtures.BACKEND)
+        self.driver.stop_database = self.pg.stop
+        self.service = manager_service.ManagerService(
+            api_fixtures.BACKEND, host=self.host, driver=self.driver).start()
+        self.addCleanup(self.service.stop)
+        self.assertIsNotNone(self.service.rpc_server)
+
+    def volume(self, **kw):
+        kw.setdefault('host', '%s@%s' % (self.host, api_fixtures.BACKEND))
+        return super().volume(**kw)
+
+    def assertGeneric503(self, response):
+        self.assertFault(response, 503, 'The database is not reachable')
+        for leak in (b'psycopg2', b'Error', b'127.0.0.1', str(self.pg.port).encode(),
+                     b'server closed', b'connection'):
+            self.assertNotIn(leak, response.body)
+
+    def test_manager_loses_the_database_while_connecting(self):
+        """The manager has exported, and cannot record the connection."""
+        volume = self.volume()
+        attachment_id = self.nova.create(volume.id, rbase.instance(1)).json[
+            'attachment']['id']
+        self.driver.stop_in = 'create_export'
+        response = self.nova.update(attachment_id, rbase.connector(1))
+        self.assertGeneric503(response)
+        # The API's own reads and writes, while it is down.
+        for response in (self.nova.get('/attachments/%s' % attachment_id),
+                         self.nova.get('/volumes/detail'),
+                         self.nova.create(volume.id, rbase.instance(2)),
+                         self.nova.update(attachment_id, rbase.connector(1)),
+                         self.nova.remove(attachment_id),
+                         self.client.post('/volumes', {'volume': {'size': 1}})):
+            self.assertGeneric503(response)
+        self.pg.start()
+        self.assertTrue(services.wait_until(
+            lambda: self.nova.get('/attachments').status == 200, timeout=30))
+        # Nothing was recorded, and the manager undid its export.
+        live = self.live_attachments(volume.id)
+        self.assertEqual([(attachment_id, 'reserved', None, None)],
+                         [(a.id, a.attach_status, a.connector, a.connection_info)
+                          for a in live])
+        self.assertConsistent(volume.id, self.driver)
+        self.assertEqual(1, len(self.client.get('/volumes').json['volumes']))
+        response = self.nova.update(attachment_id, rbase.connector(1))
+        self.assertEqual(200, response.status, response)
+        self.assertConsistent(volume.id, self.driver)
+
+
+    def test_api_loses_the_database_while_deleting(self):
+        """The manager revoked the host's access; the API cannot delete the row. The
+        attachment stays until Nova retries, which then succeeds."""
+        volume = self.volume()
+        response = self.nova.create(volume.id, rbase.instance(1), rbase.connector(1))
+        attachment_id = response.json['attachment']['id']
+        self.driver.stop_in = 'terminate_connection'
+        response = self.nova.remove(attachment_id)
+        self.assertGeneric503(response)
+        self.pg.start()
+        self.assertTrue(services.wait_until(
+            lambda: self.nova.get('/attachments').status == 200, timeout=30))
+        self.assertEqual([attachment_id],
+                         [a.id for a in self.live_attachments(volume.id)])
+        self.assertEqual('attaching', self.reload(volume.id).status)
+        response = self.nova.remove(attachment_id)
+        self.assertEqual(200, response.status, response)
+        self.assertEqual([], self.live_attachments(volume.id))
+        self.assertConsistent(volume.id, self.driver)
+        self.assertEqual('available', self.reload(volume.id).status)
 
 
 class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
