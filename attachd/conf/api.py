@@ -21,7 +21,16 @@ api_opts = [
     cfg.IntOpt('threads',
                default=16,
                min=1,
-               help=_('Request threads of the embedded threaded WSGI server.')),
+               help=_('Request threads of the embedded threaded WSGI server and of each '
+                      'attachd-api worker process.')),
+    cfg.IntOpt('max_connections',
+               default=1000,
+               min=1,
+               help=_('Open client connections each attachd-api worker process keeps; '
+                      'past it, it stops accepting until some close. Connections waiting '
+                      'for the rest of a request hold no thread, only a socket and a '
+                      'buffer, so keep it well above the number of clients and within '
+                      'the open-files limit (ulimit -n).')),
     cfg.StrOpt('auth_strategy',
                default='noauth',
                choices=[('noauth', _('No authentication: "X-Auth-Token: user:project" names '
