@@ -21,6 +21,9 @@ from attachd import objects
 
 LOG = logging.getLogger(__name__)
 
+# Reads each request whole before a thread runs it: slow clients hold no thread.
+WORKER_CLASS = 'attachd.common.http_worker.WaitressWorker'
+
 
 class APIServer(gunicorn_base.BaseApplication):
     """gunicorn, configured from attachd's options instead of its command line."""
@@ -34,9 +37,7 @@ class APIServer(gunicorn_base.BaseApplication):
             'bind': '%s:%d' % (self.conf.api.bind_host, self.conf.api.bind_port),
             'workers': self.conf.api.workers,
             'threads': self.conf.api.threads,
-            # Reads each request whole before a thread runs it: slow clients hold no
-            # thread (attachd.common.http_worker).
-            'worker_class': 'attachd.common.http_worker.WaitressWorker',
+            'worker_class': WORKER_CLASS,
             'worker_connections': self.conf.api.max_connections,
             'proc_name': 'attachd-api',
             # The application is loaded in each worker, after the fork.
