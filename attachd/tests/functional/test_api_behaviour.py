@@ -5,7 +5,7 @@ from unittest import mock
 
 from attachd import context
 from attachd import exception
-from attachd.objects import service as service_obj
+from attachd.manager import rpcapi
 from attachd.objects import volume as volume_obj
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
@@ -66,11 +66,9 @@ class FailureTest(APITestCase):
     def test_dead_manager_is_503_and_changes_nothing(self):
         volume = self.client.create_volume()
         attachment = self.create(volume['id']).json['attachment']
-        service = service_obj.Service.get_by_args(context.get_admin_context(),
-                                                  api_fixtures.HOST, 'attachd-manager',
-                                                  api_fixtures.BACKEND)
-        service.disabled = True
-        service.save()
+        # The in-process manager of the embedded mode is down when it is no longer
+        # registered (whatever its heartbeat says).
+        rpcapi.unregister_local_manager(api_fixtures.SERVER)
         response = self.client.put('/v3/attachments/%s' % attachment['id'],
                                    {'attachment': {'connector': CONNECTOR}})
         self.assertEqual(503, response.status_int)
