@@ -178,6 +178,10 @@ class ManagerUnavailable(ServiceUnavailable):
     msg_fmt = _('The manager of backend %(backend)s is not running; try again later.')
 
 
+class BrokerUnavailable(ServiceUnavailable):
+    msg_fmt = _('The message broker is not reachable; try again later.')
+
+
 class ManagerBusy(ServiceUnavailable):
     msg_fmt = _('The manager of backend %(backend)s is not answering as fast as it is '
                 'asked; try again later.')
