@@ -27,10 +27,10 @@ def get(port, path, timeout=10):
         conn.close()
 
 
-class SlowClientsTest(base.ProcessTestCase):
+class ApiProcessMixin:
+    """attachd-api as a process (two workers of four threads, SQLite) on ``self.port``."""
 
-    def setUp(self):
-        super().setUp()
+    def start_api(self):
         self.port = base.free_port()
         state = os.path.join(self.workdir, 'state')
         # Two workers of four threads: 200 slow clients are 25 times the threads.
@@ -46,15 +46,25 @@ class SlowClientsTest(base.ProcessTestCase):
                               'attachd-api')
         base.wait_http('http://127.0.0.1:%d/' % self.port, timeout=60, process=self.api)
 
-    def hold(self, count, partial):
-        """Open ``count`` connections that each send ``partial`` and then wait."""
+    def hold(self, count, partial, port=None, wrap=None):
+        """Open ``count`` connections (to ``port``, wrapped by ``wrap``, e.g. TLS) that
+        each send ``partial`` and then wait."""
         held = []
         self.addCleanup(lambda: [s.close() for s in held])
         for _i in range(count):
-            sock = socket.create_connection(('127.0.0.1', self.port), timeout=10)
+            sock = socket.create_connection(('127.0.0.1', port or self.port), timeout=10)
+            if wrap is not None:
+                sock = wrap(sock)
             sock.sendall(partial)
             held.append(sock)
         return held
+
+
+class SlowClientsTest(ApiProcessMixin, base.ProcessTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_api()
 
     def test_partial_requests_do_not_starve_other_clients(self):
         self.hold(SLOW_CLIENTS // 2, b'GET /v3/ HT')
