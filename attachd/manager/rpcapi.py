@@ -152,7 +152,8 @@ class LocalClient:
         try:
             return _local_managers[self.server]
         except KeyError:
-            raise messaging.MessagingTimeout('No local manager %s' % self.server)
+            # Not a broker failure: this process's manager for the backend is not running.
+            raise exception.ManagerUnavailable(backend=self.server) from None
 
     def _invoke(self, ctxt, method, kwargs):
         manager = self._manager()

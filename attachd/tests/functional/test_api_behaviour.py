@@ -65,6 +65,7 @@ class FailureTest(APITestCase):
 
     def test_dead_manager_is_503_and_changes_nothing(self):
         volume = self.client.create_volume()
+        other = self.client.create_volume()
         attachment = self.create(volume['id']).json['attachment']
         # The in-process manager of the embedded mode is down when it is no longer
         # registered (whatever its heartbeat says).
@@ -75,6 +76,10 @@ class FailureTest(APITestCase):
         self.assertIn('serviceUnavailable', response.json)
         shown = self.client.get('/v3/attachments/%s' % attachment['id']).json['attachment']
         self.assertEqual('reserved', shown['status'])
+        # A cast to it (a volume delete) says so too, not that a broker is unreachable.
+        response = self.client.delete('/v3/volumes/%s' % other['id'])
+        self.assertEqual(503, response.status_int)
+        self.assertIn('not running', response.json['serviceUnavailable']['message'])
         # Without a live manager new volumes go to error, as Cinder's "No valid backend".
         created = self.client.post('/v3/volumes', {'volume': {'size': 1}})
         self.assertEqual(202, created.status_int)
