@@ -31,6 +31,7 @@ class and scenario (started by the first test that needs it, stopped in
 
 import atexit
 import os
+import random
 import signal
 import subprocess
 import tempfile
@@ -99,13 +100,19 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
         self.endpoint = 'http://127.0.0.1:%d' % self.port
         self.state_path = os.path.join(self.workdir, 'state')
         if 'tgt' in self.backends:
-            self.tgt_control_port = dbase.free_port()
+            self.tgt_control_port = _tgt_control_port()
             self.tgt_portal_port = dbase.free_port()
             self.addCleanup(self._kill_tgtd)
-        if self.mode == EMBEDDED:
-            self._start_embedded()
-        else:
-            self._start_deployed()
+        try:
+            if self.mode == EMBEDDED:
+                self._start_embedded()
+            else:
+                self._start_deployed()
+        except Exception:
+            # Read now: the cleanup that follows a failed start removes the directory.
+            for name, path in self.logs.items():
+                self.addDetail('%s.log' % name, dbase.log_detail(path))
+            raise
 
     def spawn(self, args, name, env=None):
         process = super().spawn(args, name, env)
@@ -210,6 +217,15 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
             testcase.addDetail('%s.log' % name, dbase.log_detail(path))
 
 
+def _tgt_control_port():
+    """A tgtd control port no running tgtd uses. It names a local socket, not a TCP port,
+    and tgtd refuses numbers above about 32000 (the other tgt tests use 1000..31000)."""
+    while True:
+        port = random.randrange(1000, 31000)
+        if not os.path.exists('/var/run/tgtd/socket.%d' % port):
+            return port
+
+
 class ServerTestCase(testscenarios.WithScenarios, base.TestCase):
     """A test against a :class:`RunningAttachd` of the test's scenario (``self.mode``).
 
@@ -253,7 +269,13 @@ class ServerTestCase(testscenarios.WithScenarios, base.TestCase):
                 _stop(servers.pop(self.mode))
                 self.fail('the %s attachd of %s died' % (self.mode, type(self).__name__))
             server = RunningAttachd(self.mode, self.backends)
-            server.setUp()
+            try:
+                server.setUp()
+            except fixtures.MultipleExceptions as exc:
+                # The start's own error first, the SetupError with the logs last.
+                for name, detail in exc.args[-1][1].args[0].items():
+                    self.addDetail(name, detail)
+                raise exc.args[0][1] from None
             _RUNNING.add(server)
             servers[self.mode] = server
         return server
