@@ -264,8 +264,9 @@ class ServerTestCase(testscenarios.WithScenarios, base.TestCase):
         server = servers.get(self.mode)
         if server is None or not server.alive():
             if server is not None:
-                # A server whose processes died fails the test that finds it, once; the
-                # next test gets a fresh one.
+                # A server whose processes died fails the test that finds it, once, with
+                # its logs; the next test gets a fresh one.
+                server.attach_logs(self)
                 _stop(servers.pop(self.mode))
                 self.fail('the %s attachd of %s died' % (self.mode, type(self).__name__))
             server = RunningAttachd(self.mode, self.backends)
