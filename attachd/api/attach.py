@@ -268,6 +268,16 @@ def _unconnected_reservation(context, volume, instance_uuid=None):
     return None
 
 
+def legacy_reserve(context, volume):
+    """os-reserve: a reservation as :func:`reserve` makes (no instance yet), and the volume
+    ``attaching`` as Cinder's reserve_volume leaves it (tempest's
+    test_reserve_unreserve_volume checks that status)."""
+    reserve(context, volume)
+    # Compare-and-swap: a concurrent call that moved the volume on keeps its status.
+    volume.conditional_update({'status': fields.VolumeStatus.ATTACHING},
+                              {'status': fields.VolumeStatus.RESERVED})
+
+
 def legacy_unreserve(context, volume):
     """Drop the volume's reservations that were never connected nor given an instance."""
     for attachment in _live(context, volume):

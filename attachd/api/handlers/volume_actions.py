@@ -2,9 +2,10 @@
 attach API and the admin actions.
 
 The old attach calls are a thin layer over the attachments of :mod:`attachd.api.attach`,
-not a second state machine: os-reserve creates a reservation, os-initialize_connection
-connects it through the manager, os-attach completes it, os-terminate_connection revokes
-the connection and os-detach deletes the attachment.
+not a second state machine: os-reserve creates a reservation (the volume shows
+``attaching``, as in Cinder), os-initialize_connection connects it through the manager,
+os-attach completes it, os-terminate_connection revokes the connection and os-detach
+deletes the attachment.
 """
 
 from oslo_utils import excutils
@@ -33,7 +34,7 @@ def _accepted():
 
 
 def _reserve(req, volume, args):
-    attach.reserve(req.context, volume)
+    attach.legacy_reserve(req.context, volume)
     return _accepted()
 
 

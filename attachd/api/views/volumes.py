@@ -33,6 +33,15 @@ def _shared_targets(req, volume):
     return True if volume.shared_targets is None else volume.shared_targets
 
 
+def _metadata(volume):
+    # Cinder shows the readonly admin flag among the metadata, over a user key of the same
+    # name (tempest's test_volume_readonly_update reads it there).
+    metadata = dict(volume.metadata)
+    if 'readonly' in volume.admin_metadata:
+        metadata['readonly'] = volume.admin_metadata['readonly']
+    return metadata
+
+
 def detail(req, volume):
     ctx = req.context
     target = {'project_id': volume.project_id}
@@ -48,7 +57,7 @@ def detail(req, volume):
         'snapshot_id': None,
         'source_volid': None,
         'consistencygroup_id': None,
-        'metadata': dict(volume.metadata),
+        'metadata': _metadata(volume),
         'user_id': volume.user_id,
         'bootable': 'true' if volume.bootable else 'false',
         'encrypted': bool(volume.encryption_key_id),

@@ -139,9 +139,13 @@ class ProcessMixin:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                    env=full_env, start_new_session=True)
         self.addCleanup(self.stop, process)
-        self.addOnException(lambda exc_info: self.addDetail(
-            '%s.log' % name, _log_detail(log.name)))
+        self.watch_log(name, log.name)
         return process
+
+    def watch_log(self, name, path):
+        """Show the log file ``path`` of process ``name`` among a failing test's details."""
+        self.addOnException(lambda exc_info: self.addDetail('%s.log' % name,
+                                                            log_detail(path)))
 
     @staticmethod
     def stop(process, sig=signal.SIGTERM, timeout=15):
@@ -159,6 +163,7 @@ class ProcessTestCase(ProcessMixin, base.TestCase):
     """A test of attachd's commands without a test database of its own."""
 
 
-def _log_detail(path):
+def log_detail(path):
+    """The content of a log file, read now, as a testtools detail."""
     from testtools import content
     return content.content_from_file(path, buffer_now=True)
