@@ -187,6 +187,15 @@ class ManagerUnavailable(ServiceUnavailable):
     msg_fmt = _('The manager of backend %(backend)s is not running; try again later.')
 
 
+class BrokerUnavailable(ServiceUnavailable):
+    msg_fmt = _('The message broker is not reachable; try again later.')
+
+
+class ManagerBusy(ServiceUnavailable):
+    msg_fmt = _('The manager of backend %(backend)s is not answering as fast as it is '
+                'asked; try again later.')
+
+
 class ManagerTooOld(ServiceUnavailable):
     msg_fmt = _('The managers do not support %(what)s yet (their RPC API is pinned below '
                 '%(version)s during an upgrade); try again once they are upgraded.')

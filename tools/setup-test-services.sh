@@ -10,14 +10,23 @@ log() { echo "setup-test-services: $*"; }
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 missing=()
-for pkg in tgt libiscsi-bin qemu-utils qemu-block-extra; do
+# nginx: the front proxy configuration of etc/attachd is tested with Debian's nginx.
+for pkg in tgt libiscsi-bin qemu-utils qemu-block-extra nginx; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # The tests start their own nginx; the package must not start the system's on port 80.
+    no_start=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        no_start=1
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$no_start" ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -3,7 +3,8 @@
 The backend is the volume type's extra spec ``volume_backend_name``, else
 ``[DEFAULT] default_backend``, else the first of ``enabled_backends``. A manager serves it
 when its ``services`` row names that backend (or reports it as its
-``volume_backend_name`` capability) and its heartbeat is recent. When none is alive, the
+``volume_backend_name`` capability) and its heartbeat is recent (in the embedded mode:
+while it runs in this process). When none is alive, the
 volume is created in status ``error`` (Cinder's "No valid backend"), so the create call
 keeps Cinder's asynchronous 202 contract and the caller sees the failure on the volume.
 """
@@ -30,7 +31,7 @@ def find_manager(context, volume_type):
     if wanted is None:
         return None
     services = service_obj.ServiceList.get_all(context.elevated(), binary=rpcapi.BINARY)
-    live = [s for s in services if s.is_up and wanted in (
+    live = [s for s in services if rpcapi.is_up(s) and wanted in (
         s.backend, (s.capabilities or {}).get('volume_backend_name'))]
     # Several hosts may serve the same backend name: spread the volumes over them.
     return random.choice(live) if live else None

@@ -74,7 +74,7 @@ class Deployment:
     def _gunicorn(self, name, app, port, env):
         return self._start(name, [
             sys.executable, '-m', 'gunicorn', '--workers', str(self.args.workers),
-            '--threads', str(self.args.threads), '--worker-class', 'gthread',
+            '--threads', str(self.args.threads), '--worker-class', self.args.worker_class,
             '--bind', '127.0.0.1:%d' % port, '--keep-alive', '75',
             '--backlog', '2048', '--log-level', 'warning', app], env)
 
@@ -387,7 +387,7 @@ def ceiling(args, out=sys.stdout):
     port = deploy.free_port()
     process = deploy.Process('null-app', [
         sys.executable, '-m', 'gunicorn', '--workers', str(args.workers),
-        '--threads', str(args.threads), '--worker-class', 'gthread',
+        '--threads', str(args.threads), '--worker-class', args.worker_class,
         '--bind', '127.0.0.1:%d' % port, '--keep-alive', '75', '--backlog', '2048',
         '--log-level', 'warning', 'attachd.bench.floor:application'],
         workdir.path, {'ATTACHD_FLOOR_DB': 'none'})

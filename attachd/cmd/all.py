@@ -34,27 +34,30 @@ def main(argv=None):
         LOG.warning('attachd-all calls its managers in-process; ignoring [DEFAULT] '
                     'transport_url')
         CONF.set_override('transport_url', None)
-    migration.upgrade()
-    services = service.start_all()
-    try:
-        server = wsgi_server.make_server(CONF.api.bind_host, CONF.api.bind_port,
-                                         _make_api_app(), CONF.api.threads)
-    except Exception:
+    # Caught from here on: a SIGTERM or Ctrl-C while the schema is upgraded or the port
+    # opens stops attachd-all cleanly once it has started.
+    with service.StopSignals() as stop_signals:
+        migration.upgrade()
+        services = service.start_all()
+        try:
+            server = wsgi_server.make_server(CONF.api.bind_host, CONF.api.bind_port,
+                                             _make_api_app(), CONF.api.threads)
+        except Exception:
+            for manager_service in services:
+                manager_service.stop()
+            raise
+        serving = threading.Thread(target=server.serve_forever, name='wsgi', daemon=True)
+        serving.start()
+        host, port = server.server_address[:2]
+        print('attachd-all: API on http://%s:%d/ ; database %s ; state in %s ; backends %s'
+              % (host, port, db_api.get_engine().url.render_as_string(hide_password=True),
+                 CONF.state_path, ', '.join(CONF.enabled_backends)), flush=True)
+        signum = stop_signals.wait()
+        LOG.info('Signal %d received; stopping', signum)
+        server.shutdown()
+        server.server_close()
         for manager_service in services:
             manager_service.stop()
-        raise
-    serving = threading.Thread(target=server.serve_forever, name='wsgi', daemon=True)
-    serving.start()
-    host, port = server.server_address[:2]
-    print('attachd-all: API on http://%s:%d/ ; database %s ; state in %s ; backends %s'
-          % (host, port, db_api.get_engine().url.render_as_string(hide_password=True),
-             CONF.state_path, ', '.join(CONF.enabled_backends)), flush=True)
-    signum = service.wait_for_signal()
-    LOG.info('Signal %d received; stopping', signum)
-    server.shutdown()
-    server.server_close()
-    for manager_service in services:
-        manager_service.stop()
     return 0
 
 

@@ -1,11 +1,13 @@
 """attachd-api: the API alone, talking to managers over the message broker.
 
-It serves the paste application with gunicorn's threaded workers, started from Python:
-``[api] workers`` pre-forked processes of ``[api] threads`` threads each. gunicorn rather than
-the standard library's wsgiref because the standalone API faces real clients: it speaks
-HTTP/1.1 with keep-alive, restarts a worker that dies, and each worker builds its own
-application (database engine, RPC transport) after the fork. ``attachd-all`` keeps the
-dependency-free wsgiref server of :mod:`attachd.common.wsgi_server` for the embedded mode.
+It serves the paste application with gunicorn, started from Python: ``[api] workers``
+pre-forked processes of ``[api] threads`` threads each. gunicorn rather than the standard
+library's wsgiref because the standalone API faces real clients: it restarts a worker that
+dies, and each worker builds its own application (database engine, RPC transport) after
+the fork. Its workers are :class:`attachd.common.http_worker.WaitressWorker`: HTTP/1.1 with
+keep-alive, each request read whole before a thread runs it, so that slow clients cannot
+hold the threads. ``attachd-all`` keeps the dependency-free wsgiref server of
+:mod:`attachd.common.wsgi_server` for the embedded mode.
 """
 
 import sys
@@ -18,6 +20,9 @@ from attachd.conf import CONF
 from attachd import objects
 
 LOG = logging.getLogger(__name__)
+
+# Reads each request whole before a thread runs it: slow clients hold no thread.
+WORKER_CLASS = 'attachd.common.http_worker.WaitressWorker'
 
 
 class APIServer(gunicorn_base.BaseApplication):
@@ -32,7 +37,8 @@ class APIServer(gunicorn_base.BaseApplication):
             'bind': '%s:%d' % (self.conf.api.bind_host, self.conf.api.bind_port),
             'workers': self.conf.api.workers,
             'threads': self.conf.api.threads,
-            'worker_class': 'gthread',
+            'worker_class': WORKER_CLASS,
+            'worker_connections': self.conf.api.max_connections,
             'proc_name': 'attachd-api',
             # The application is loaded in each worker, after the fork.
             'preload_app': False,

@@ -13,6 +13,7 @@ import sys
 
 from attachd.bench import deploy
 from attachd.bench import runner
+from attachd.cmd import api as api_cmd
 
 
 def _concurrency_list(text):
@@ -50,8 +51,11 @@ def build_parser():
                         help='gunicorn worker processes for the API and the floor '
                              '(default 2; deployed mode).')
     parser.add_argument('--threads', type=int, default=8,
-                        help='threads per worker (gunicorn gthread), or of attachd-all\'s '
+                        help='threads per worker (gunicorn), or of attachd-all\'s '
                              'server in embedded mode (default 8).')
+    parser.add_argument('--worker-class', default=api_cmd.WORKER_CLASS,
+                        help='gunicorn worker class of the API and the floor (default: '
+                             'attachd-api\'s, %s; gthread to compare).' % api_cmd.WORKER_CLASS)
     parser.add_argument('--managers', type=int, default=1,
                         help='attachd-manager processes (default 1; deployed mode).')
     parser.add_argument('--driver', default='fake',

@@ -22,15 +22,16 @@ def main(argv=None):
         LOG.warning('[DEFAULT] transport_url is not set: the managers serve only this '
                     'process, and no API can reach them. Set it to the broker\'s URL, or '
                     'run attachd-all for the embedded mode.')
-    try:
-        services = service.start_all()
-    except exception.ManagerAlreadyRunning as exc:
-        LOG.error('%s', exc)
-        return 1
-    signum = service.wait_for_signal()
-    LOG.info('Signal %d received; stopping', signum)
-    for manager_service in services:
-        manager_service.stop()
+    with service.StopSignals() as stop_signals:
+        try:
+            services = service.start_all()
+        except exception.ManagerAlreadyRunning as exc:
+            LOG.error('%s', exc)
+            return 1
+        signum = stop_signals.wait()
+        LOG.info('Signal %d received; stopping', signum)
+        for manager_service in services:
+            manager_service.stop()
     return 0
 
 

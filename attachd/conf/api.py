@@ -21,7 +21,26 @@ api_opts = [
     cfg.IntOpt('threads',
                default=16,
                min=1,
-               help=_('Request threads of the embedded threaded WSGI server.')),
+               help=_('Request threads of the embedded threaded WSGI server and of each '
+                      'attachd-api worker process.')),
+    cfg.IntOpt('max_connections',
+               default=1000,
+               min=1,
+               help=_('Open client connections each attachd-api worker process keeps; '
+                      'past it, it stops accepting until some close. Connections waiting '
+                      'for the rest of a request hold no thread, only a socket and a '
+                      'buffer, so keep it well above the number of clients and within '
+                      'the open-files limit (ulimit -n).')),
+    cfg.IntOpt('manager_calls_per_backend',
+               default=8,
+               min=1,
+               help=_('Most request threads of one API process that may wait at once for '
+                      'the answer of one backend\'s manager (over the message broker); '
+                      'requests past it get 503 at once. A manager that died or hangs then '
+                      'holds at most this many threads until its heartbeat goes stale, and '
+                      'the others keep serving requests that need only the database or '
+                      'another backend. Keep it below the threads of an API process '
+                      '(attachd-api: [api] threads).')),
     cfg.StrOpt('auth_strategy',
                default='noauth',
                choices=[('noauth', _('No authentication: "X-Auth-Token: user:project" names '

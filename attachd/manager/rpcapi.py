@@ -111,6 +111,18 @@ def unregister_local_manager(server):
     _local_managers.pop(server, None)
 
 
+def is_up(service):
+    """True when the manager of ``service`` can be sent work.
+
+    A manager in this process (the embedded mode) is alive while it is registered, by
+    construction: a heartbeat thread starved of CPU must not make the API refuse it. Any
+    other manager is alive while its heartbeat is fresh (``Service.is_up``).
+    """
+    if get_transport() is None:
+        return '%s@%s' % (service.host, service.backend) in _local_managers
+    return service.is_up
+
+
 def _executor():
     global _local_executor
     if _local_executor is None:
@@ -140,7 +152,8 @@ class LocalClient:
         try:
             return _local_managers[self.server]
         except KeyError:
-            raise messaging.MessagingTimeout('No local manager %s' % self.server)
+            # Not a broker failure: this process's manager for the backend is not running.
+            raise exception.ManagerUnavailable(backend=self.server) from None
 
     def _invoke(self, ctxt, method, kwargs):
         manager = self._manager()
@@ -205,6 +218,13 @@ def _without_volume(attachment):
     return copy
 
 
+def _broker_unavailable(method, volume, exc):
+    """The 503 for a call or cast the broker did not take. oslo.messaging's text names the
+    broker's host and port: it goes to the log, not to the caller."""
+    LOG.warning('%s for %s not sent: %s: %s', method, volume.host, type(exc).__name__, exc)
+    return exception.BrokerUnavailable()
+
+
 # --- the client --------------------------------------------------------------------------------
 
 class ManagerAPI:
@@ -216,6 +236,9 @@ class ManagerAPI:
         transport = get_transport()
         version_cap = CONF.manager.rpc_version_cap
         self._alive = {}
+        # Per manager (<host>@<backend>): how many more threads may wait for its answers.
+        self._slots = {}
+        self._slots_lock = threading.Lock()
         if transport is None:
             self.client = LocalClient(serializer, version_cap=version_cap)
         else:
@@ -230,11 +253,16 @@ class ManagerAPI:
                 % volume.id)
         if check_alive:
             self._check_alive(context, volume)
+        # No retry: a publish that fails (the broker is unreachable) is answered 503 at
+        # once. Each attempt on a silent partition costs two heartbeat_timeout_threshold
+        # (publish, then reconnect), and one retry more than doubled it (17 s with a
+        # 4 s threshold); the pool's heartbeat threads reconnect in the background.
         return self.client.prepare(server=volume.host, version=version,
-                                   timeout=CONF.rpc_response_timeout_api, retry=1)
+                                   timeout=CONF.rpc_response_timeout_api, retry=0)
 
     def _check_alive(self, context, volume):
-        """Raise ManagerUnavailable unless the volume's manager heartbeats.
+        """Raise ManagerUnavailable unless the volume's manager heartbeats (or, in the
+        embedded mode, is registered in this process: :func:`is_up`).
 
         A service row found up is reused for ``ALIVE_CACHE_SECONDS``: reading it cost one
         query per update and delete, for a heartbeat that changes every
@@ -242,6 +270,10 @@ class ManagerAPI:
         row that looks down is always read again, so a cached row never hides a manager that
         stopped for longer than ``service_down_time`` plus that second.
         """
+        if isinstance(self.client, LocalClient):
+            if volume.host not in _local_managers:
+                raise exception.ManagerUnavailable(backend=volume.host)
+            return
         now = time.monotonic()
         cached = self._alive.get(volume.host)
         if cached is not None and now - cached[0] < ALIVE_CACHE_SECONDS and cached[1].is_up:
@@ -258,9 +290,37 @@ class ManagerAPI:
             raise exception.ManagerUnavailable(backend=volume.host)
         self._alive[volume.host] = (now, service)
 
+    def _manager_slots(self, server):
+        with self._slots_lock:
+            slots = self._slots.get(server)
+            if slots is None:
+                slots = threading.BoundedSemaphore(CONF.api.manager_calls_per_backend)
+                self._slots[server] = slots
+            return slots
+
     def _call(self, context, method, version='1.0', **kwargs):
+        """Call ``method`` on the volume's manager and wait for its answer.
+
+        Over the broker, at most ``[api] manager_calls_per_backend`` threads of this
+        process wait for one manager at once (a bulkhead): past it the call is refused with
+        503 at once, so that a manager that died, or hangs, before its heartbeat goes stale
+        cannot take every thread of the API with it.
+        """
         volume = kwargs['volume']
         cctxt = self._prepare(context, volume, version=version)
+        if isinstance(self.client, LocalClient):
+            return self._send_call(cctxt, context, method, volume, kwargs)
+        slots = self._manager_slots(volume.host)
+        if not slots.acquire(blocking=False):
+            LOG.warning('%d calls already wait for the manager of %s; refusing %s',
+                        CONF.api.manager_calls_per_backend, volume.host, method)
+            raise exception.ManagerBusy(backend=volume.host)
+        try:
+            return self._send_call(cctxt, context, method, volume, kwargs)
+        finally:
+            slots.release()
+
+    def _send_call(self, cctxt, context, method, volume, kwargs):
         try:
             return cctxt.call(context, method, **kwargs)
         except exception.AttachdException as exc:
@@ -272,9 +332,9 @@ class ManagerAPI:
                 messaging.MessagingException) as exc:
             if isinstance(exc, messaging.RemoteError):
                 raise _from_remote(exc, volume.host, method) from None
-            raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+            raise _broker_unavailable(method, volume, exc)
         except _BROKER_ERRORS as exc:
-            raise exception.ServiceUnavailable(reason=type(exc).__name__)
+            raise _broker_unavailable(method, volume, exc)
 
     def _cast(self, context, method, version='1.0', **kwargs):
         volume = kwargs['volume']
@@ -282,9 +342,9 @@ class ManagerAPI:
         try:
             cctxt.cast(context, method, **kwargs)
         except messaging.MessagingException as exc:
-            raise exception.ServiceUnavailable(reason=str(exc) or type(exc).__name__)
+            raise _broker_unavailable(method, volume, exc)
         except _BROKER_ERRORS as exc:
-            raise exception.ServiceUnavailable(reason=type(exc).__name__)
+            raise _broker_unavailable(method, volume, exc)
 
     def create_volume(self, context, volume):
         """Ask the volume's manager to create its storage (asynchronous)."""

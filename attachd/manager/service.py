@@ -259,20 +259,38 @@ def start_all(backends=None):
     return services
 
 
-def wait_for_signal(signals=(signal.SIGTERM, signal.SIGINT)):
-    """Block the main thread until one of ``signals`` arrives; returns its number."""
-    received = []
-    done = threading.Event()
+class StopSignals:
+    """SIGTERM and SIGINT, caught from the moment this context is entered.
 
-    def handler(signum, frame):
-        received.append(signum)
-        done.set()
+    Enter it before the process starts anything: a signal that arrives while the process
+    starts (before its port opens or its managers serve) is then kept and acted on by
+    :meth:`wait`, instead of interrupting the start with a KeyboardInterrupt traceback.
+    The previous handlers are restored on exit.
+    """
 
-    previous = {signum: signal.signal(signum, handler) for signum in signals}
-    try:
-        while not done.wait(1):
-            pass
-    finally:
-        for signum, old in previous.items():
+    def __init__(self, signals=(signal.SIGTERM, signal.SIGINT)):
+        self.signals = signals
+        self._received = []
+        self._done = threading.Event()
+        self._previous = {}
+
+    def _handler(self, signum, frame):
+        self._received.append(signum)
+        self._done.set()
+
+    def __enter__(self):
+        self._previous = {signum: signal.signal(signum, self._handler)
+                          for signum in self.signals}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, old in self._previous.items():
             signal.signal(signum, old)
-    return received[0]
+
+    def wait(self):
+        """Block the main thread until one of the signals arrived; returns its number."""
+        # A timed wait: Python runs signal handlers only between bytecodes of the main
+        # thread, which an untimed Event.wait() would never reach.
+        while not self._done.wait(1):
+            pass
+        return self._received[0]

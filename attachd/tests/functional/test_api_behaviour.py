@@ -8,7 +8,7 @@ import webob
 from attachd.api import middleware
 from attachd import context
 from attachd import exception
-from attachd.objects import service as service_obj
+from attachd.manager import rpcapi
 from attachd.objects import volume as volume_obj
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
@@ -68,18 +68,21 @@ class FailureTest(APITestCase):
 
     def test_dead_manager_is_503_and_changes_nothing(self):
         volume = self.client.create_volume()
+        other = self.client.create_volume()
         attachment = self.create(volume['id']).json['attachment']
-        service = service_obj.Service.get_by_args(context.get_admin_context(),
-                                                  api_fixtures.HOST, 'attachd-manager',
-                                                  api_fixtures.BACKEND)
-        service.disabled = True
-        service.save()
+        # The in-process manager of the embedded mode is down when it is no longer
+        # registered (whatever its heartbeat says).
+        rpcapi.unregister_local_manager(api_fixtures.SERVER)
         response = self.client.put('/v3/attachments/%s' % attachment['id'],
                                    {'attachment': {'connector': CONNECTOR}})
         self.assertEqual(503, response.status_int)
         self.assertIn('serviceUnavailable', response.json)
         shown = self.client.get('/v3/attachments/%s' % attachment['id']).json['attachment']
         self.assertEqual('reserved', shown['status'])
+        # A cast to it (a volume delete) says so too, not that a broker is unreachable.
+        response = self.client.delete('/v3/volumes/%s' % other['id'])
+        self.assertEqual(503, response.status_int)
+        self.assertIn('not running', response.json['serviceUnavailable']['message'])
         # Without a live manager new volumes go to error, as Cinder's "No valid backend".
         created = self.client.post('/v3/volumes', {'volume': {'size': 1}})
         self.assertEqual(202, created.status_int)

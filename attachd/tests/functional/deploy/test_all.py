@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 
 from attachd.tests.functional.deploy import base
 
@@ -45,3 +47,32 @@ class AttachdAllTest(base.ProcessTestCase):
 
     def test_stops_cleanly_on_sigint(self):
         self.assertEqual(0, self.stop(self.process, signal.SIGINT))
+
+
+# attachd-all, with SIGINT sent to itself while it upgrades its schema: before its port
+# opens and its managers serve.
+_SIGINT_DURING_START = """
+import os, signal, sys
+from attachd.cmd import all as attachd_all
+from attachd.db import migration
+upgrade = migration.upgrade
+def upgrade_then_sigint(*args, **kwargs):
+    upgrade(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+migration.upgrade = upgrade_then_sigint
+sys.exit(attachd_all.main(sys.argv[1:]))
+"""
+
+
+class StartupSignalTest(base.ProcessTestCase):
+
+    def test_sigint_while_starting_stops_cleanly(self):
+        config = self.write_config('[DEFAULT]\nstate_path = %s\n[api]\nbind_port = %d\n'
+                                   % (os.path.join(self.workdir, 'state'),
+                                      base.free_port()))
+        result = subprocess.run([sys.executable, '-c', _SIGINT_DURING_START,
+                                 '--config-file', config], capture_output=True, text=True,
+                                timeout=120, env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        self.assertEqual(0, result.returncode, result.stdout + result.stderr)
+        self.assertNotIn('Traceback', result.stderr)
+        self.assertIn('attachd-all: API on', result.stdout)

@@ -38,11 +38,14 @@ class EmptyPostgreSQLDbFixture(base.PostgreSQLDbFixture):
 
 class DeployedTestCase(dbase.ProcessMixin, base.PostgreSQLMixin, base.DbTestCase):
     FIXTURE = EmptyPostgreSQLDbFixture
+    #: The test runs managers of the tgt backend.
+    needs_tgt = True
 
     def setUp(self):
         super().setUp()
         base.need_rabbit(self)
-        base.need_service(self, 'tgtd, tgtadm and qemu-io', test_tgt.tgt_usable())
+        if self.needs_tgt:
+            base.need_service(self, 'tgtd, tgtadm and qemu-io', test_tgt.tgt_usable())
         self.db_url = self.engine.url.render_as_string(hide_password=False)
         self.tgt_control_port = 1000 + (os.getpid() + 7) % 30000
         self.tgt_portal_port = dbase.free_port()

@@ -206,17 +206,24 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.assertEqual(503, exc.code)
         self.assertLess(watch.elapsed(), 1)
 
-    def test_stale_heartbeat_is_503(self):
+    #: Whether the API judges this manager by its heartbeat: over a broker it does; the
+    #: in-process manager of the embedded mode is alive while it is registered.
+    heartbeat_decides = False
+
+    def test_stale_heartbeat(self):
         self.flags(service_down_time=5, group='manager')
         volume = self.volume()
         attachment = self.reserve(volume)
         row = service_obj.Service.get_by_args(self.admin, self.host, rpcapi.BINARY, 'fake')
         db_api.service_update(self.admin, row.id, {
             'heartbeat_at': db_api.utcnow() - datetime.timedelta(seconds=60)})
-        self.assertRaises(exception.ManagerUnavailable, self.api().attachment_update,
-                          self.ctx, volume, attachment, mbase.connector())
-        # The heartbeat brings it back.
-        row.heartbeat()
+        if self.heartbeat_decides:
+            self.assertRaises(exception.ManagerUnavailable, self.api().attachment_update,
+                              self.ctx, volume, attachment, mbase.connector())
+            # The heartbeat brings it back.
+            row.heartbeat()
+        # A starved heartbeat thread (a loaded attachd-all) does not make the API refuse
+        # its own manager.
         self.api().attachment_update(self.ctx, volume, attachment, mbase.connector())
 
     def test_heartbeat_thread_updates_the_row(self):

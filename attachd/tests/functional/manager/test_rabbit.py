@@ -4,6 +4,8 @@ Every behaviour of the in-process tests is run again over the broker, plus what 
 broker shows: timeouts, and versions the server does not speak.
 """
 
+import threading
+import time
 import uuid
 
 import oslo_messaging as messaging
@@ -30,6 +32,8 @@ class RabbitMixin:
 
 class RabbitManagerTest(RabbitMixin, test_local.LocalManagerTest):
     """The in-process suite, over RabbitMQ."""
+
+    heartbeat_decides = True
 
     def test_goes_over_the_broker(self):
         self.assertIsInstance(self.api().client, messaging.RPCClient)
@@ -90,3 +94,36 @@ class RabbitTimeoutTest(RabbitMixin, mbase.ManagerTestMixin, base.DbTestCase):
         self.assertGreaterEqual(watch.elapsed(), 1.9)
         self.assertLess(watch.elapsed(), 6)
         self.assertEqual('reserved', self.attachment(attachment.id).attach_status)
+
+    def test_silent_manager_holds_a_bounded_number_of_callers(self):
+        self.flags(rpc_response_timeout_api=3)
+        self.flags(manager_calls_per_backend=2, group='api')
+        service_obj.Service(self.admin, host=self.host, binary=rpcapi.BINARY,
+                            backend='fake', topic=rpcapi.TOPIC).create()
+        api = self.api()
+        volume = self.volume(multiattach=True)
+        attachments = [self.reserve(volume, instance=str(uuid.uuid4())) for _i in range(3)]
+        waiting = [threading.Thread(target=self._update_ignoring_timeout,
+                                    args=(api, volume, attachment))
+                   for attachment in attachments[:2]]
+        for thread in waiting:
+            thread.start()
+        self.addCleanup(lambda: [t.join(10) for t in waiting])
+        time.sleep(1)
+        # Two threads wait for the silent manager: the third caller is refused at once.
+        with timeutils.StopWatch() as watch:
+            exc = self.assertRaises(exception.ManagerBusy, api.attachment_update,
+                                    self.ctx, volume, attachments[2], mbase.connector())
+        self.assertEqual(503, exc.code)
+        self.assertLess(watch.elapsed(), 0.5)
+        for thread in waiting:
+            thread.join(10)
+        # Once they gave up, the manager may be asked again (and times out again).
+        self.assertRaises(exception.ManagerTimeout, api.attachment_update, self.ctx,
+                          volume, attachments[2], mbase.connector())
+
+    def _update_ignoring_timeout(self, api, volume, attachment):
+        try:
+            api.attachment_update(self.ctx, volume, attachment, mbase.connector())
+        except exception.ManagerTimeout:
+            pass

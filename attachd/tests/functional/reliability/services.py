@@ -157,8 +157,10 @@ class PrivateRabbitMQ(fixtures.Fixture):
 
 class TcpProxy(fixtures.Fixture):
     """Forwards a free local port to ``target``; :meth:`cut` resets every connection and
-    every new one (what clients see of a broker that went away), :meth:`restore` forwards
-    again. The port stays bound all along, so nothing else can take it meanwhile."""
+    every new one (what clients see of a broker that went away), :meth:`freeze` stops
+    forwarding without closing anything (a silent network partition: bytes go nowhere, no
+    reset, new connections get no answer), :meth:`restore` forwards again. The port stays
+    bound all along, so nothing else can take it meanwhile."""
 
     def __init__(self, target_port, target_host='127.0.0.1'):
         super().__init__()
@@ -168,6 +170,8 @@ class TcpProxy(fixtures.Fixture):
         self._lock = threading.Lock()
         self._sockets = []
         self._cut = False
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._server = socket.socket()
         self._server.bind(('127.0.0.1', 0))
         self._server.listen(64)
@@ -183,12 +187,18 @@ class TcpProxy(fixtures.Fixture):
         for sock in sockets:
             _reset(sock)
 
+    def freeze(self):
+        """Stop forwarding, in both directions, without closing any connection."""
+        self._flowing.clear()
+
     def restore(self):
         with self._lock:
             self._cut = False
+        self._flowing.set()
 
     def _shutdown(self):
         self.cut()
+        self._flowing.set()
         self._server.close()
 
     def _accept(self):
@@ -197,6 +207,9 @@ class TcpProxy(fixtures.Fixture):
                 client, _address = self._server.accept()
             except OSError:
                 return
+            # Partitioned: the connection is accepted (the client's connect succeeds) but
+            # nothing answers until the partition ends.
+            self._flowing.wait()
             with self._lock:
                 cut = self._cut
             if cut:
@@ -220,13 +233,14 @@ class TcpProxy(fixtures.Fixture):
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(source, sink):
+    def _pump(self, source, sink):
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                # Partitioned: held, as by a network that delivers it once it heals.
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

@@ -273,6 +273,18 @@ class BadInputTest(rbase.ApiTestCase):
         stored = self.live_attachments(self.vol.id)[0].connector
         self.assertEqual(full, {key: stored[key] for key in full})
 
+    def test_connector_keys_may_be_null(self):
+        """null is "not known", as Cinder accepts it: python-openstackclient's ``volume
+        attachment create --connect`` sends null for every option not given."""
+        osc = {'initiator': 'iqn.2026-01.org.example:c1', 'ip': None, 'platform': None,
+               'host': None, 'os_type': None, 'multipath': None, 'mountpoint': None}
+        response = self.client.create(self.vol.id, rbase.instance(1), osc)
+        self.assertEqual(200, response.status, response)
+        [attachment] = self.live_attachments(self.vol.id)
+        self.assertEqual(('attaching', None), (attachment.attach_status,
+                                               attachment.attached_host))
+        self.assertEqual(osc, {key: attachment.connector[key] for key in osc})
+
     # --- metacharacters -------------------------------------------------------------------
 
     def test_metacharacters_round_trip_through_volumes(self):

@@ -25,8 +25,9 @@ from attachd.tests.functional.reliability import services
 THREADS = 4
 # A 503 must come quickly: no request hangs for longer than this while a service is down.
 FAST = 5.0
-# The same through the RPC client, which tries the broker twice before it gives up; still
-# far below the RPC timeout Cinder's callers wait for (60 s).
+# The same through the RPC client, whose publish and reconnection on a silent partition
+# each wait for the heartbeat threshold; still far below the RPC timeout Cinder's callers
+# wait for (60 s).
 FAST_BROKER = 10.0
 
 
@@ -290,14 +291,12 @@ class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
         self.assertEqual('available', self.reload(volume.id).status)
 
 
-class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
-    """The broker goes away and comes back under load.
+class BrokerBehindProxyMixin(FaultTestMixin):
+    """The API and a manager talking to the shared RabbitMQ through a TCP proxy of the
+    test's own (``self.proxy``), which the test cuts, freezes and restores."""
 
-    Not a second RabbitMQ node: a TCP proxy in front of the shared broker, which the test
-    cuts (every connection, and every new one, reset) and restores. For attachd's clients
-    that is what a broker restart looks like, it takes milliseconds instead of the
-    seconds a node needs to boot, and the shared broker other tests use is never touched.
-    """
+    #: ``[DEFAULT] rpc_response_timeout_api``, or None for attachd's default.
+    rpc_timeout = None
 
     def setUp(self):
         super().setUp()
@@ -311,8 +310,9 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
         self.overrides = {
             (None, 'transport_url'): 'rabbit://guest:guest@127.0.0.1:%d/'
                                           % self.proxy.port,
-            (None, 'rpc_response_timeout_api'): 3,
         }
+        if self.rpc_timeout:
+            self.overrides[(None, 'rpc_response_timeout_api')] = self.rpc_timeout
         self.start_api()
         rpcapi.unregister_local_manager(api_fixtures.SERVER)
         self.flags(host=self.host)
@@ -329,6 +329,18 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
     def volume(self, **kw):
         kw.setdefault('host', '%s@%s' % (self.host, api_fixtures.BACKEND))
         return super().volume(**kw)
+
+
+class RabbitRestartTest(BrokerBehindProxyMixin, base.DbTestCase):
+    """The broker goes away and comes back under load.
+
+    Not a second RabbitMQ node: a TCP proxy in front of the shared broker, which the test
+    cuts (every connection, and every new one, reset) and restores. For attachd's clients
+    that is what a broker restart looks like, it takes milliseconds instead of the
+    seconds a node needs to boot, and the shared broker other tests use is never touched.
+    """
+
+    rpc_timeout = 3
 
     def test_broker_restart_under_load(self):
         volumes = [self.volume() for _i in range(THREADS)]
@@ -382,7 +394,7 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
                 self.assertTrue(at - seconds < cut_at + 0.2 or at > restored_at,
                                 (seconds, at, cut_at, restored_at))
             if status == 503:
-                # The client tries the broker twice (retry=1) with a pause between.
+                # A publish and a reconnection, each bounded by the heartbeat threshold.
                 self.assertLess(seconds, FAST_BROKER, body)
         self.assertFault(probe, 503)
         self.assertLess(probe_seconds, FAST_BROKER)
@@ -392,3 +404,42 @@ class RabbitRestartTest(FaultTestMixin, base.DbTestCase):
         self.assertTrue(after)
         self.assertEqual(set(), set(after) - {200, 204}, statuses)
         self.clean_up_and_check(volumes)
+
+
+class BrokerPartitionTest(BrokerBehindProxyMixin, base.DbTestCase):
+    """A silent network partition between attachd and the broker: the TCP proxy stops
+    forwarding without closing anything (no reset, no FIN: what a cut cable or a
+    dropping firewall looks like), with attachd's default timeouts. Requests that need
+    a manager fail with 503 within 10 s, naming no host or port, while requests that
+    need only the database keep working; once the partition ends, attach works again.
+    The RPC timeout is attachd's default (30 s): the partition is detected before it."""
+
+    def test_silent_partition(self):
+        volume = self.volume()
+        self.assertEqual(200, self.nova.create(volume.id, rbase.instance(1),
+                                               rbase.connector(1)).status)
+        self.proxy.freeze()
+        probes = []
+        for i in range(2, 5):
+            probe_volume = self.volume()
+            started = time.monotonic()
+            response = self.nova.create(probe_volume.id, rbase.instance(i),
+                                        rbase.connector(i))
+            probes.append((response, time.monotonic() - started))
+            # Requests that need only the database are served meanwhile.
+            self.assertEqual(200, self.nova.get('/attachments').status)
+            self.assertEqual([], self.live_attachments(probe_volume.id))
+        for response, seconds in probes:
+            self.assertFault(response, 503)
+            self.assertLess(seconds, FAST_BROKER, response)
+            self.assertNotIn(b'127.0.0.1', response.body)
+            self.assertNotIn(b'%d' % self.proxy.port, response.body)
+        self.proxy.restore()
+
+        def attach_works():
+            fresh = self.volume()
+            return self.nova.create(fresh.id, rbase.instance(9),
+                                    rbase.connector(9)).status == 200
+
+        self.assertTrue(services.wait_until(attach_works, timeout=90, interval=0.5),
+                        'no recovery within 90 s of the partition\'s end')
