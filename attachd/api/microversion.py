@@ -150,14 +150,33 @@ def matches(req, min_version, max_version=None):
     return max_version is None or version <= _version(max_version)
 
 
+def not_found(req, min_version, max_version=None):
+    """The 404 of a method the request's version does not have (Cinder's status, as if the
+    method did not exist), whose message names the versions that have it: a newcomer's
+    request without ``OpenStack-API-Version`` asks for 3.0, which has no attachments."""
+    requested = '%d.%d' % of(req)
+    if of(req) < _version(min_version):
+        hint = _('It needs microversion %(min)s or later; this request asked for '
+                 '%(requested)s. Send the header "%(header)s: %(service)s %(min)s" (or '
+                 'later, up to %(max)s).') % {
+            'min': min_version, 'requested': requested, 'header': HEADER,
+            'service': SERVICE_TYPE, 'max': MAX_VERSION}
+    else:
+        hint = _('It exists up to microversion %(max)s; this request asked for '
+                 '%(requested)s.') % {'max': max_version, 'requested': requested}
+    return exception.ResourceNotFound(
+        message='%s %s' % (exception.ResourceNotFound.msg_fmt, hint))
+
+
 def version_range(min_version, max_version=None):
-    """Decorate a handler with the versions it serves; other versions get a plain 404,
-    as if the method did not exist (what Cinder answers)."""
+    """Decorate a handler with the versions it serves; other versions get a 404, as if the
+    method did not exist (what Cinder answers), whose message names the versions
+    (:func:`not_found`)."""
     def decorator(handler):
         @functools.wraps(handler)
         def wrapper(req, *args, **kwargs):
             if not matches(req, min_version, max_version):
-                raise exception.ResourceNotFound()
+                raise not_found(req, min_version, max_version)
             return handler(req, *args, **kwargs)
         wrapper.min_version = min_version
         wrapper.max_version = max_version
