@@ -7,6 +7,7 @@ module ``attachd.wsgi.api`` call it). The paste file's composite sections use
 """
 
 import os
+import sys
 
 from oslo_log import log as logging
 from paste import deploy
@@ -31,7 +32,7 @@ def find_paste_config(conf=CONF):
     """The absolute path of ``[api] api_paste_config``.
 
     A relative name is looked up next to the configuration files, then in the source tree's
-    or installation's ``etc/attachd``.
+    or installation's ``etc/attachd`` (``sys.prefix``, then ``/usr/local`` and ``/usr``).
     """
     name = conf.api.api_paste_config
     if os.path.isabs(name):
@@ -43,9 +44,10 @@ def find_paste_config(conf=CONF):
             candidates.append(found)
         candidates.append(os.path.join(_SOURCE_ETC, name))
         candidates.append(os.path.join('/etc/attachd', name))
-        for prefix in (os.environ.get('VIRTUAL_ENV'), '/usr/local', '/usr'):
-            if prefix:
-                candidates.append(os.path.join(prefix, 'etc', 'attachd', name))
+        # Where pip puts setup.cfg's data_files: the environment attachd runs from (a
+        # virtualenv's, also when it is not activated, as under systemd), then the system's.
+        for prefix in (sys.prefix, '/usr/local', '/usr'):
+            candidates.append(os.path.join(prefix, 'etc', 'attachd', name))
     for path in candidates:
         if os.path.isfile(path):
             return os.path.abspath(path)

@@ -39,6 +39,7 @@ from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
 from attachd import context as a_context
+from attachd import drivers
 from attachd import exception
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
@@ -47,7 +48,7 @@ from attachd.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
 
-DRIVER_NAMESPACE = 'attachd.connector_drivers'
+DRIVER_NAMESPACE = drivers.NAMESPACE
 
 
 def installed_drivers():
