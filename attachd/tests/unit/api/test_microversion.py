@@ -1,5 +1,8 @@
-"""The 404 of a method outside the request's microversion names the versions that have
-it."""
+"""Microversions: the 404 of a method outside the request's microversion names the
+versions that have it; the history document lists every feature version."""
+
+import os
+import re
 
 import webob
 
@@ -34,3 +37,20 @@ class NotFoundTest(base.TestCase):
         exc = self.assertRaises(type(microversion.not_found(request('3.0'), '3.27')),
                                 handler, request('3.26'))
         self.assertIn('asked for 3.26', str(exc))
+
+
+class HistoryDocumentTest(base.TestCase):
+    """doc/source/api-ref/microversion-history.rst describes every version constant of
+    attachd.api.microversion, by its name and version, and nothing else."""
+
+    def test_every_feature_version_is_documented(self):
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..',
+                            '..', 'doc', 'source', 'api-ref', 'microversion-history.rst')
+        with open(path) as f:
+            documented = dict(
+                (name, version) for version, name in
+                re.findall(r'^(3\.\d+) \(``([A-Z_]+)``\)$', f.read(), re.MULTILINE))
+        constants = {name: value for name, value in vars(microversion).items()
+                     if re.match(r'^[A-Z_]+$', name) and isinstance(value, str) and
+                     re.match(r'^3\.\d+$', value) and name != 'MIN_VERSION'}
+        self.assertEqual(constants, documented)
