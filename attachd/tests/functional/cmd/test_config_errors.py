@@ -102,8 +102,11 @@ class ConfigErrorTest(CommandTestCase):
             port = taken.getsockname()[1]
             conf = self.write_config('[api]\nbind_port = %d\n' % port)
             status, _out, err = self.run_command('attachd-all', '--config-file', conf)
-        self.assert_one_line_error(status, err, '127.0.0.1:%d' % port, 'bind_port')
-        self.assertFalse(os.path.exists(os.path.join(self.state, 'attachd.sqlite')))
+            self.assert_one_line_error(status, err, '127.0.0.1:%d' % port, 'bind_port')
+            self.assertFalse(os.path.exists(os.path.join(self.state, 'attachd.sqlite')))
+            # attachd-api checks the address before gunicorn, which would retry for 5 s.
+            status, _out, err = self.run_command('attachd-api', '--config-file', conf)
+            self.assert_one_line_error(status, err, '127.0.0.1:%d' % port, 'bind_port')
 
     def test_api_refuses_an_unsynced_database(self):
         conf = self.write_config('[DEFAULT]\ntransport_url = %s\n' % base.RABBIT_URL)
