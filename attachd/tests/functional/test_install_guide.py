@@ -143,3 +143,9 @@ class InstallGuideTest(base.TestCase):
         out = self.run_shell(variables + '\n'.join(after), 'the check of the services')
         self.assertIn('"version": "3.71"', out)
         self.assertIn('OK', out)
+        # A deployment made by the guide logs no warning (such as keystonemiddleware's
+        # about options it does not know).
+        for unit in UNITS:
+            with open(os.path.join(self.tmp, unit + '.log')) as f:
+                warnings = [line for line in f if ' WARNING ' in line or ' ERROR ' in line]
+            self.assertEqual([], warnings, unit)
