@@ -5,7 +5,8 @@ guide's variables pointing at private names: a virtualenv, configuration and sta
 temporary directory, a database, role, RabbitMQ virtual host and user of their own (dropped
 afterwards), a free port on 127.0.0.1. The block marked ``.. install-guide-systemd`` is
 replaced by the ``ExecStart`` lines of the systemd units it installs, run as processes
-(this machine has no systemd). The shared PostgreSQL and RabbitMQ are only added to.
+(this machine has no systemd), after ``systemd-analyze verify`` on them where it is
+installed. The shared PostgreSQL and RabbitMQ are only added to.
 """
 
 import os
@@ -114,11 +115,28 @@ class InstallGuideTest(base.TestCase):
             argv = [arg.replace('/opt/attachd', self.env['ATTACHD_PREFIX'])
                     .replace('/etc/attachd', self.env['ATTACHD_ETC'])
                     for arg in exec_start(path)]
+            self.verify_unit(path)
             log = open(os.path.join(self.tmp, unit + '.log'), 'w')
             self.addCleanup(log.close)
             proc = subprocess.Popen(argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
             self.addCleanup(self._stop, proc)
+
+    def verify_unit(self, path):
+        """``systemd-analyze verify`` on the unit with this test's paths, where systemd's
+        tools are installed."""
+        if not shutil.which('systemd-analyze'):
+            return
+        with open(path) as f:
+            text = f.read().replace('/opt/attachd', self.env['ATTACHD_PREFIX']).replace(
+                '/etc/attachd', self.env['ATTACHD_ETC'])
+        copy = os.path.join(self.tmp, os.path.basename(path))
+        with open(copy, 'w') as f:
+            f.write(text)
+        proc = subprocess.run(['systemd-analyze', 'verify', copy], capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        self.assertEqual('', proc.stderr.strip(), path)
 
     @staticmethod
     def _stop(proc):
