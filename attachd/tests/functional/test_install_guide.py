@@ -9,6 +9,7 @@ replaced by the ``ExecStart`` lines of the systemd units it installs, run as pro
 installed. The shared PostgreSQL and RabbitMQ are only added to.
 """
 
+import configparser
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import textwrap
 import uuid
 
 import fixtures
+from keystoneauth1 import loading
 
 from attachd.tests import base
 from attachd.tests.functional.deploy import base as deploy_base
@@ -122,6 +124,27 @@ class InstallGuideTest(base.TestCase):
                                     start_new_session=True)
             self.addCleanup(self._stop, proc)
 
+    def assert_options_documented(self):
+        """Every option the guide's configuration file sets is one of the generated
+        sample's, in the same section: no misspelt option is silently ignored."""
+        etc = self.env['ATTACHD_ETC']
+        sample = configparser.ConfigParser(interpolation=None)
+        with open(os.path.join(etc, 'attachd.conf.sample')) as f:
+            # The sample's options are commented out: "#name = default".
+            sample.read_string(re.sub(r'^#(\w+ =)', r'\1', f.read(), flags=re.MULTILINE))
+        conf = configparser.ConfigParser(interpolation=None)
+        conf.read(os.path.join(etc, 'attachd.conf'))
+        backends = conf['DEFAULT'].get('enabled_backends', '').split(',')
+        for section in ['DEFAULT'] + conf.sections():
+            documented = set(sample['backend_name' if section in backends else section])
+            if 'auth_type' in conf[section]:
+                # keystoneauth's plugin options, which the sample cannot list.
+                documented.update(opt.dest for opt in loading.get_plugin_options(
+                    conf[section]['auth_type']))
+            for name in conf[section]:
+                if section == 'DEFAULT' or name not in conf['DEFAULT']:
+                    self.assertIn(name, documented, '[%s] %s' % (section, name))
+
     def verify_unit(self, path):
         """``systemd-analyze verify`` on the unit with this test's paths, where systemd's
         tools are installed."""
@@ -157,6 +180,7 @@ class InstallGuideTest(base.TestCase):
         before = [script for marker, script in blocks[:split]]
         after = [script for marker, script in blocks[split + 1:]]
         self.run_shell('\n'.join(before), 'the install steps')
+        self.assert_options_documented()
         self.start_units()
         out = self.run_shell(variables + '\n'.join(after), 'the check of the services')
         self.assertIn('"version": "3.71"', out)
