@@ -15,14 +15,10 @@ import sys
 
 from gunicorn.app import base as gunicorn_base
 from oslo_log import log as logging
-import sqlalchemy
-from sqlalchemy import pool as sa_pool
 
 from attachd.cmd import common
 from attachd.conf import CONF
-from attachd.db import migration
 from attachd import exception
-from attachd.i18n import _
 from attachd import objects
 
 LOG = logging.getLogger(__name__)
@@ -76,26 +72,6 @@ def check_address(conf=CONF):
             raise exception.address_in_use(exc, host, port) from exc
 
 
-def check_database(conf=CONF):
-    """Raise unless ``[database] connection`` is reachable and its schema is current.
-
-    In the master, before any worker starts: a mistake is then one line from the command
-    instead of a traceback from every worker. A pool-less engine, disposed of at once, so
-    the workers forked afterwards share no connection.
-    """
-    engine = sqlalchemy.create_engine(conf.database.connection, poolclass=sa_pool.NullPool)
-    try:
-        current = migration.version(engine)
-    finally:
-        engine.dispose()
-    head = migration.head()
-    if current != head:
-        raise exception.StartupError(
-            _('the database schema is at revision %(current)s, this attachd needs '
-              '%(head)s. Run: attachd-manage --config-file FILE db sync') % {
-                'current': current, 'head': head})
-
-
 @common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd API server', register_objects=False)
@@ -104,7 +80,7 @@ def main(argv=None):
                     'manager and will answer 503 for attach and detach calls. Set it, or '
                     'run attachd-all for the embedded mode.')
     check_address()
-    check_database()
+    common.check_database()
     APIServer(CONF).run()
     return 0
 

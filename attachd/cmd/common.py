@@ -10,10 +10,13 @@ import sys
 from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
+import sqlalchemy
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import url as sa_url
+from sqlalchemy import pool as sa_pool
 
 from attachd.conf import CONF
+from attachd.db import migration
 from attachd import exception
 from attachd.i18n import _
 from attachd import objects
@@ -40,6 +43,26 @@ def parse_args(argv=None, description=None, register_objects=True):
     logging.setup(CONF, 'attachd')
     if register_objects:
         objects.register_all()
+
+
+def check_database(conf=CONF):
+    """Raise unless ``[database] connection`` is reachable and its schema is current.
+
+    Before a service starts its workers or managers: a mistake is then one line from the
+    command instead of a traceback from each of them. A pool-less engine, disposed of at
+    once, so that processes forked afterwards (attachd-api's workers) share no connection.
+    """
+    engine = sqlalchemy.create_engine(conf.database.connection, poolclass=sa_pool.NullPool)
+    try:
+        current = migration.version(engine)
+    finally:
+        engine.dispose()
+    head = migration.head()
+    if current != head:
+        raise exception.StartupError(
+            _('the database schema is at revision %(current)s, this attachd needs '
+              '%(head)s. Run: attachd-manage --config-file FILE db sync') % {
+                'current': current, 'head': head})
 
 
 def _shown_database_url():
