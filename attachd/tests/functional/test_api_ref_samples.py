@@ -204,7 +204,8 @@ class ApiRefSamplesTest(base.TestCase):
                                         for error in shape_errors(sample, body))
             elif load(name, 'response') is not None:
                 problems.append('%s: a response sample, but no response body' % name)
-            if name in ('volume-create', 'volume-action-reset-status'):
+            if name in ('volume-create', 'volume-action-reset-status',
+                        'volume-action-reimage'):
                 self._wait_for_volume(ids)
         self.assertEqual([], problems)
 
