@@ -22,8 +22,8 @@ LOG = logging.getLogger(__name__)
 
 
 def _make_api_app():
-    # Imported here: the API package is the heavier half, and a manager-only failure
-    # should be reported before loading it.
+    # Imported here: the API package is the heavier half, and a mistake found before it
+    # is loaded (an unknown connector driver) should be reported without loading it.
     from attachd.api import app
     return app.make_app(CONF)
 
