@@ -6,6 +6,8 @@ in one place (``attachd.api.fault``). ``safe`` messages are shown to callers; ot
 replaced by a generic text so no internal detail leaks.
 """
 
+import errno
+
 from attachd.i18n import _
 
 
@@ -233,17 +235,23 @@ class ConnectionFailure(DriverError):
     msg_fmt = _('Failed to connect volume %(volume_id)s: %(reason)s')
 
 
-class DriverNotFound(AttachdException):
-    msg_fmt = _('Connector driver %(name)s is not installed.')
+class StartupError(AttachdException):
+    """A service cannot start as configured; the message names the mistake and its fix
+    (the console scripts print it as one line, without a traceback)."""
 
 
-class ManagerAlreadyRunning(AttachdException):
+class ManagerAlreadyRunning(StartupError):
     msg_fmt = _('Another attachd-manager is serving %(server)s (its heartbeat in the '
                 'services table is still being updated); refusing to start a second one. '
                 'Stop it first, or give this one another [DEFAULT] host.')
 
 
-class ConfigInvalid(AttachdException):
+class DriverNotFound(StartupError):
+    msg_fmt = _('[%(backend)s] connector_driver: there is no connector driver %(name)s; '
+                'installed: %(installed)s. Set connector_driver to one of them.')
+
+
+class ConfigInvalid(StartupError):
     msg_fmt = _('Invalid configuration: %(reason)s')
 
 
@@ -252,3 +260,16 @@ class VolumeTypeDefaultMisconfigured(AttachdException):
                 '%(volume_type_name)s cannot be found.')
     code = 500
     safe = True
+
+
+class AddressInUse(StartupError):
+    msg_fmt = _('cannot listen on %(address)s: the address is already in use. Stop the '
+                'process that holds it, or set [api] bind_host and bind_port.')
+
+
+def address_in_use(exc, host, port):
+    """:class:`AddressInUse` for ``exc`` when it is a failed bind to an address in use,
+    else ``exc`` itself."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return AddressInUse(address='%s:%d' % (host, port))
+    return exc

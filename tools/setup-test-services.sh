@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Make sure the services attachd's tests use are installed, running and provisioned on this machine:
-# PostgreSQL, MariaDB and RabbitMQ (started if down), the openstack_citest account that oslo.db's
-# opportunistic fixtures log in with, and the iSCSI target (tgt) with userspace initiator tools.
+# Make sure the services attachd's tests use are installed, running and provisioned on this Debian
+# machine: PostgreSQL, MariaDB and RabbitMQ (installed with apt when missing, started if down), the
+# openstack_citest account that oslo.db's opportunistic fixtures log in with, and the iSCSI target
+# (tgt) with userspace initiator tools.
+# The accounts are made as a stock Debian install allows it, without trust authentication or a
+# passwordless database root over TCP: PostgreSQL as the postgres OS user over the local socket
+# (peer authentication), MariaDB as root over its socket (unix_socket authentication).
 # Idempotent; needs root. Used by .ci/run and safe to run by hand.
 set -eu
 
@@ -11,7 +15,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 missing=()
 # nginx: the front proxy configuration of etc/attachd is tested with Debian's nginx.
-for pkg in tgt libiscsi-bin qemu-utils qemu-block-extra nginx; do
+for pkg in postgresql mariadb-server mariadb-client rabbitmq-server \
+           tgt libiscsi-bin qemu-utils qemu-block-extra nginx; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -58,7 +63,8 @@ wait_port 3306 MariaDB
 wait_port 5672 RabbitMQ
 
 # oslo.db's opportunistic fixtures connect as openstack_citest and create one database per test.
-psql -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 -q <<'SQL'
+as_postgres() { runuser -u postgres -- psql -d postgres -v ON_ERROR_STOP=1 -q "$@"; }
+as_postgres <<'SQL'
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'openstack_citest') THEN
@@ -69,13 +75,13 @@ BEGIN
 END
 $$;
 SQL
-if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc \
-        "SELECT 1 FROM pg_database WHERE datname = 'openstack_citest'" | grep -q 1; then
-    psql -h 127.0.0.1 -U postgres -d postgres -q -c \
-        "CREATE DATABASE openstack_citest OWNER openstack_citest"
+if ! as_postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'openstack_citest'" \
+        | grep -q 1; then
+    as_postgres -c "CREATE DATABASE openstack_citest OWNER openstack_citest"
 fi
 
-mysql -uroot -h127.0.0.1 <<'SQL'
+# No -h: the socket, where Debian's root@localhost authenticates as the OS user root.
+mysql --user=root <<'SQL'
 CREATE USER IF NOT EXISTS 'openstack_citest'@'%' IDENTIFIED BY 'openstack_citest';
 CREATE USER IF NOT EXISTS 'openstack_citest'@'localhost' IDENTIFIED BY 'openstack_citest';
 GRANT ALL PRIVILEGES ON *.* TO 'openstack_citest'@'%' WITH GRANT OPTION;

@@ -7,6 +7,7 @@ module ``attachd.wsgi.api`` call it). The paste file's composite sections use
 """
 
 import os
+import sys
 
 from oslo_log import log as logging
 from paste import deploy
@@ -31,7 +32,7 @@ def find_paste_config(conf=CONF):
     """The absolute path of ``[api] api_paste_config``.
 
     A relative name is looked up next to the configuration files, then in the source tree's
-    or installation's ``etc/attachd``.
+    or installation's ``etc/attachd`` (``sys.prefix``, then ``/usr/local`` and ``/usr``).
     """
     name = conf.api.api_paste_config
     if os.path.isabs(name):
@@ -43,9 +44,10 @@ def find_paste_config(conf=CONF):
             candidates.append(found)
         candidates.append(os.path.join(_SOURCE_ETC, name))
         candidates.append(os.path.join('/etc/attachd', name))
-        for prefix in (os.environ.get('VIRTUAL_ENV'), '/usr/local', '/usr'):
-            if prefix:
-                candidates.append(os.path.join(prefix, 'etc', 'attachd', name))
+        # Where pip puts setup.cfg's data_files: the environment attachd runs from (a
+        # virtualenv's, also when it is not activated, as under systemd), then the system's.
+        for prefix in (sys.prefix, '/usr/local', '/usr'):
+            candidates.append(os.path.join(prefix, 'etc', 'attachd', name))
     for path in candidates:
         if os.path.isfile(path):
             return os.path.abspath(path)
@@ -55,21 +57,23 @@ def find_paste_config(conf=CONF):
 def make_app(conf=CONF):
     """Return the WSGI application of the API, loaded from the paste file.
 
-    ``conf`` must already be parsed; the pipeline's auth is chosen by its
-    ``[api] auth_strategy``.
+    ``conf`` must already be parsed; the pipeline's auth is chosen by
+    ``[api] auth_strategy`` (:func:`pipeline_factory`, which paste calls without it, reads
+    the global ``CONF``).
     """
     objects.register_all()
     if conf.api.auth_strategy == 'noauth':
         LOG.warning('attachd API runs with auth_strategy=noauth: any caller can act as any '
                     'user and project, including admin. Use it for development only.')
     path = find_paste_config(conf)
-    return deploy.loadapp('config:%s' % path, name=PASTE_APP_NAME,
-                          global_conf={'auth_strategy': conf.api.auth_strategy})
+    # No global_conf: paste hands it to every filter, and keystonemiddleware warns about
+    # each key it does not know.
+    return deploy.loadapp('config:%s' % path, name=PASTE_APP_NAME)
 
 
 def pipeline_factory(loader, global_conf, **local_conf):
     """Paste composite: the pipeline named after ``[api] auth_strategy``."""
-    strategy = global_conf.get('auth_strategy') or CONF.api.auth_strategy
+    strategy = CONF.api.auth_strategy
     if strategy not in local_conf:
         raise exception.ConfigInvalid(
             reason=_('no pipeline for auth_strategy %s in the paste file') % strategy)

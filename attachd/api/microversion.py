@@ -2,8 +2,9 @@
 
 Clients ask for a version with ``OpenStack-API-Version: volume 3.NN``; no header means the
 minimum (3.0), ``latest`` the maximum. attachd accepts every Cinder version from 3.0 to 3.71
-so that clients negotiating Cinder's range work unchanged; the versions not listed in
-``HISTORY`` change nothing in the resources attachd serves.
+so that clients negotiating Cinder's range work unchanged; the versions that change
+something are the constants below, described in doc/source/api-ref/microversion-history.rst
+(a test keeps the two in step); the others change nothing in the resources attachd serves.
 
 Handlers declare the range they serve with :func:`version_range`; code that behaves
 differently inside one handler asks :func:`is_supported` with one of the feature names
@@ -46,37 +47,6 @@ CONSUMES_QUOTA = '3.65'            # volume consumes_quota
 PROJECT_ID_OPTIONAL = '3.67'       # documented URLs without project id (both always work)
 REIMAGE = '3.68'                   # the os-reimage volume action
 SHARED_TARGETS_TRISTATE = '3.69'   # shared_targets may be null ("always lock")
-
-# What each version changes in attachd; every other version of VERSIONS is accepted as-is.
-HISTORY = {
-    BASE: 'Volumes, volume types with extra specs, volume actions (os-reserve, '
-          'os-initialize_connection, os-attach, os-detach, os-terminate_connection, '
-          'os-begin_detaching, os-roll_detaching, admin actions).',
-    GROUP_ID: 'Volumes show group_id (always null: attachd has no groups).',
-    PROVIDER_ID: 'Volumes show provider_id to admins.',
-    ATTACHMENTS: 'The attachments resource: list, detail, show, create, update, delete.',
-    FILTER_VALIDATION: 'A non-admin list with a filter that is not allowed answers 400 '
-                       'instead of ignoring it.',
-    RESOURCE_FILTERS: 'GET /resource_filters lists the filters each resource accepts.',
-    LIKE_FILTERS: 'List filters of the form key~=value (substring match): admins on text '
-                  'columns, others on the keys resource_filters lists as key~ (none by '
-                  'default).',
-    ATTACHMENT_COMPLETE: 'The os-complete attachment action.',
-    SHARED_TARGETS: 'Volumes show shared_targets and service_uuid.',
-    MULTIATTACH_CAPABLE: 'Announces multiattach support; no behaviour change.',
-    ATTACHMENT_MODE: 'Attachment create accepts mode (rw or ro).',
-    CLUSTER_NAME: 'Volumes show cluster_name to admins.',
-    VOLUME_TYPE_ID: 'Volumes show volume_type_id.',
-    ENCRYPTION_KEY_ID: 'Volumes show encryption_key_id.',
-    CONSUMES_QUOTA: 'Volumes show consumes_quota.',
-    PROJECT_ID_OPTIONAL: 'URLs without a project id are documented (both forms work at '
-                         'every version).',
-    REIMAGE: 'The os-reimage volume action (with reimage_reserved); attachd wipes the '
-             'volume instead of writing the image.',
-    SHARED_TARGETS_TRISTATE: 'shared_targets may be null; below this version null is '
-                             'shown as true.',
-    MAX_VERSION: 'The maximum, as Cinder 2023.2 onwards.',
-}
 
 _VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
 
@@ -150,14 +120,33 @@ def matches(req, min_version, max_version=None):
     return max_version is None or version <= _version(max_version)
 
 
+def not_found(req, min_version, max_version=None):
+    """The 404 of a method the request's version does not have (Cinder's status, as if the
+    method did not exist), whose message names the versions that have it: a newcomer's
+    request without ``OpenStack-API-Version`` asks for 3.0, which has no attachments."""
+    requested = '%d.%d' % of(req)
+    if of(req) < _version(min_version):
+        hint = _('It needs microversion %(min)s or later; this request asked for '
+                 '%(requested)s. Send the header "%(header)s: %(service)s %(min)s" (or '
+                 'later, up to %(max)s).') % {
+            'min': min_version, 'requested': requested, 'header': HEADER,
+            'service': SERVICE_TYPE, 'max': MAX_VERSION}
+    else:
+        hint = _('It exists up to microversion %(max)s; this request asked for '
+                 '%(requested)s.') % {'max': max_version, 'requested': requested}
+    return exception.ResourceNotFound(
+        message='%s %s' % (exception.ResourceNotFound.msg_fmt, hint))
+
+
 def version_range(min_version, max_version=None):
-    """Decorate a handler with the versions it serves; other versions get a plain 404,
-    as if the method did not exist (what Cinder answers)."""
+    """Decorate a handler with the versions it serves; other versions get a 404, as if the
+    method did not exist (what Cinder answers), whose message names the versions
+    (:func:`not_found`)."""
     def decorator(handler):
         @functools.wraps(handler)
         def wrapper(req, *args, **kwargs):
             if not matches(req, min_version, max_version):
-                raise exception.ResourceNotFound()
+                raise not_found(req, min_version, max_version)
             return handler(req, *args, **kwargs)
         wrapper.min_version = min_version
         wrapper.max_version = max_version

@@ -91,7 +91,7 @@ class Router:
             raise exception.MalformedRequest(reason=_('Malformed request url'))
         match = self.mapper.match(path)
         if match is None:
-            raise exception.ResourceNotFound()
+            raise self._not_found(path)
         methods = self.methods[match.pop('route')]
         handler = methods.get(req.method)
         if handler is None:
@@ -99,8 +99,27 @@ class Router:
             raise exception.MethodNotAllowed(method=req.method, allowed=allow)
         project_id = match.pop('project_id', None)
         if project_id is not None and project_id != req.context.project_id:
-            raise exception.MalformedRequest(reason=_('Malformed request url'))
+            # Cinder's status and words, then why: even an admin must name the project
+            # of its own token (or leave the project out of the URL).
+            raise exception.MalformedRequest(reason=_(
+                'Malformed request url: the project id %(url)s in the URL is not the '
+                'project of the token (%(token)s). Use the token\'s project id, or leave '
+                'the project id out of the URL.') % {'url': project_id,
+                                                     'token': req.context.project_id})
         return handler(req, **match)
+
+    def _not_found(self, path):
+        """The 404 of an unknown path; when it is a known path behind a first segment that
+        is not a project id, the message says so."""
+        segment, _sep, rest = path.lstrip('/').partition('/')
+        if rest and self.mapper.match('/' + rest) is not None:
+            return exception.ResourceNotFound(message=_(
+                '%(generic)s %(segment)s is not a project id: a project id in the URL '
+                'must match [api] project_id_regex %(regex)s (Keystone makes hexadecimal '
+                'ids) and be the project of the token.') % {
+                    'generic': exception.ResourceNotFound.msg_fmt, 'segment': segment,
+                    'regex': CONF.api.project_id_regex})
+        return exception.ResourceNotFound()
 
     @classmethod
     def factory(cls, global_conf, **local_conf):

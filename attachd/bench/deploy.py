@@ -176,7 +176,10 @@ class PostgreSQL:
     """A fresh database on the local PostgreSQL, dropped on exit."""
 
     def __init__(self, admin_dsn=PG_ADMIN_DSN):
-        import psycopg2
+        try:
+            import psycopg2
+        except ImportError:
+            raise BenchError('the deployed mode needs psycopg2: pip install "attachd[bench]"')
         self._psycopg2 = psycopg2
         self.admin_dsn = admin_dsn
         self.name = 'attachd_bench_%s' % uuid.uuid4().hex[:12]

@@ -22,29 +22,32 @@ LOG = logging.getLogger(__name__)
 
 
 def _make_api_app():
-    # Imported here: the API package is the heavier half, and a manager-only failure
-    # should be reported before loading it.
+    # Imported here: the API package is the heavier half, and a mistake found before it
+    # is loaded (an unknown connector driver) should be reported without loading it.
     from attachd.api import app
     return app.make_app(CONF)
 
 
+@common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd all-in-one: API and manager, one process')
     if CONF.transport_url:
         LOG.warning('attachd-all calls its managers in-process; ignoring [DEFAULT] '
                     'transport_url')
         CONF.set_override('transport_url', None)
+    # Everything that can be checked without side effects first: a mistake must not leave
+    # a database schema or a state directory behind.
+    service.check_drivers()
     # Caught from here on: a SIGTERM or Ctrl-C while the schema is upgraded or the port
     # opens stops attachd-all cleanly once it has started.
     with service.StopSignals() as stop_signals:
-        migration.upgrade()
-        services = service.start_all()
+        server = wsgi_server.make_server(CONF.api.bind_host, CONF.api.bind_port,
+                                         _make_api_app(), CONF.api.threads)
         try:
-            server = wsgi_server.make_server(CONF.api.bind_host, CONF.api.bind_port,
-                                             _make_api_app(), CONF.api.threads)
+            migration.upgrade()
+            services = service.start_all()
         except Exception:
-            for manager_service in services:
-                manager_service.stop()
+            server.server_close()
             raise
         serving = threading.Thread(target=server.serve_forever, name='wsgi', daemon=True)
         serving.start()

@@ -10,6 +10,7 @@ hold the threads. ``attachd-all`` keeps the dependency-free wsgiref server of
 :mod:`attachd.common.wsgi_server` for the embedded mode.
 """
 
+import socket
 import sys
 
 from gunicorn.app import base as gunicorn_base
@@ -17,6 +18,7 @@ from oslo_log import log as logging
 
 from attachd.cmd import common
 from attachd.conf import CONF
+from attachd import exception
 from attachd import objects
 
 LOG = logging.getLogger(__name__)
@@ -56,12 +58,29 @@ class APIServer(gunicorn_base.BaseApplication):
         return app.make_app(self.conf)
 
 
+def check_address(conf=CONF):
+    """Raise :class:`attachd.exception.AddressInUse` when ``[api] bind_host:bind_port`` is
+    taken: gunicorn would retry for five seconds and end with "Can't connect"."""
+    host, port = conf.api.bind_host, conf.api.bind_port
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As gunicorn binds: a port in TIME_WAIT is free for it.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise exception.address_in_use(exc, host, port) from exc
+
+
+@common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd API server', register_objects=False)
     if not CONF.transport_url:
         LOG.warning('[DEFAULT] transport_url is not set: attachd-api cannot reach any '
                     'manager and will answer 503 for attach and detach calls. Set it, or '
                     'run attachd-all for the embedded mode.')
+    check_address()
+    common.check_database()
     APIServer(CONF).run()
     return 0
 

@@ -45,14 +45,11 @@ command_opt = cfg.SubCommandOpt('command', title='Commands', handler=_add_db_par
                                 help='Available commands')
 
 
+@common.main
 def main(argv=None):
     CONF.register_cli_opt(command_opt)
     common.parse_args(argv, description='attachd operator commands')
-    try:
-        CONF.command.func()
-    except Exception as exc:
-        print('attachd-manage: %s' % exc, file=sys.stderr)
-        return 1
+    CONF.command.func()
     return 0
 
 

@@ -16,8 +16,10 @@ from attachd.manager import service
 LOG = logging.getLogger(__name__)
 
 
+@common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd manager: drives the storage backends')
+    service.check_drivers()
     if not CONF.transport_url:
         LOG.warning('[DEFAULT] transport_url is not set: the managers serve only this '
                     'process, and no API can reach them. Set it to the broker\'s URL, or '

@@ -10,6 +10,8 @@ from wsgiref import simple_server
 
 from oslo_log import log as logging
 
+from attachd import exception
+
 LOG = logging.getLogger(__name__)
 
 
@@ -43,7 +45,13 @@ class ThreadPoolWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer
 
 
 def make_server(host, port, app, threads):
-    """A server bound to ``host:port`` serving ``app``; call ``serve_forever()``."""
-    server = ThreadPoolWSGIServer((host, port), threads)
+    """A server bound to ``host:port`` serving ``app``; call ``serve_forever()``.
+
+    Raises :class:`attachd.exception.AddressInUse` when the address is taken.
+    """
+    try:
+        server = ThreadPoolWSGIServer((host, port), threads)
+    except OSError as exc:
+        raise exception.address_in_use(exc, host, port) from exc
     server.set_app(app)
     return server

@@ -1,14 +1,23 @@
 """Options of the connector drivers, for oslo-config-generator.
 
-A driver registers its options in the group of each backend that uses it; the sample
-configuration documents them under the sample backend group.
+A driver registers its options (its class's ``OPTS``) in the group of each backend that uses
+it; the sample configuration documents them under the sample backend group. The drivers are
+those of the ``attachd.connector_drivers`` entry points, so a driver installed by another
+package is documented too.
 """
 
+from stevedore import extension
+
 from attachd.conf import backend
-from attachd.drivers import file
-from attachd.drivers import tgt
+from attachd import drivers as drivers_pkg
 
 
 def list_opts():
-    """``{group: [opts]}`` of every driver's options."""
-    return {backend.SAMPLE_GROUP: file.OPTS + tgt.OPTS}
+    """``{group: [opts]}`` of every installed driver's options."""
+    drivers = extension.ExtensionManager(drivers_pkg.NAMESPACE)
+    opts = []
+    for name in sorted(drivers.names()):
+        for opt in drivers[name].plugin.OPTS:
+            if opt not in opts:
+                opts.append(opt)
+    return {backend.SAMPLE_GROUP: opts}

@@ -24,6 +24,7 @@ Threads only, no eventlet.
 """
 
 import datetime
+from importlib import metadata
 import signal
 import threading
 import time
@@ -38,6 +39,7 @@ from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
 from attachd import context as a_context
+from attachd import drivers
 from attachd import exception
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
@@ -46,22 +48,40 @@ from attachd.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
 
-DRIVER_NAMESPACE = 'attachd.connector_drivers'
+DRIVER_NAMESPACE = drivers.NAMESPACE
+
+
+def installed_drivers():
+    """Names of the installed connector drivers (entry points, none of them imported)."""
+    return sorted({ep.name for ep in metadata.entry_points(group=DRIVER_NAMESPACE)})
+
+
+def driver_name(backend):
+    """The connector driver ``backend`` is configured with (its group's
+    ``connector_driver``, defaulting to the group name)."""
+    backend_conf.register_backend_opts(CONF, backend)
+    return CONF[backend].connector_driver or backend
+
+
+def check_drivers(backends=None):
+    """Raise :class:`attachd.exception.DriverNotFound` unless every backend of ``backends``
+    (default ``[DEFAULT] enabled_backends``) names an installed driver. Commands call it
+    before they create anything (database schema, state directory)."""
+    installed = installed_drivers()
+    for backend in backends or CONF.enabled_backends:
+        name = driver_name(backend)
+        if name not in installed:
+            raise exception.DriverNotFound(backend=backend, name=name,
+                                           installed=', '.join(installed))
 
 
 def load_driver(backend):
-    """The connector driver of ``backend`` (its group's ``connector_driver``, defaulting to
-    the group name), instantiated with ``(CONF, backend)``."""
-    backend_conf.register_backend_opts(CONF, backend)
-    name = CONF[backend].connector_driver or backend
-    try:
-        manager = stevedore_driver.DriverManager(
-            DRIVER_NAMESPACE, name, invoke_on_load=True, invoke_args=(CONF, backend),
-            on_load_failure_callback=_raise_load_failure)
-    except exception.AttachdException:
-        raise
-    except Exception:
-        raise exception.DriverNotFound(name=name)
+    """The connector driver of ``backend`` (see :func:`driver_name`), instantiated with
+    ``(CONF, backend)``."""
+    check_drivers([backend])
+    manager = stevedore_driver.DriverManager(
+        DRIVER_NAMESPACE, driver_name(backend), invoke_on_load=True,
+        invoke_args=(CONF, backend), on_load_failure_callback=_raise_load_failure)
     return manager.driver
 
 

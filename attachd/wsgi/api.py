@@ -2,9 +2,10 @@
 
 ``gunicorn 'attachd.wsgi.api:application'`` -- the configuration file is
 ``$ATTACHD_CONFIG_FILE`` (default ``/etc/attachd/attachd.conf``); extra files can be listed
-in ``$ATTACHD_CONFIG_FILES``, separated by commas. The application is built when this
-module is first imported, so each server worker process builds its own (database engine,
-RPC transport) after the fork.
+in ``$ATTACHD_CONFIG_FILES``, separated by commas. Every file named must exist: the
+application refuses to load rather than run on defaults (``noauth``, SQLite) that nobody
+chose. It is built when this module is first imported, so each server worker process builds
+its own (database engine, RPC transport) after the fork.
 """
 
 import os
@@ -13,6 +14,8 @@ from oslo_log import log as logging
 
 from attachd.api import app
 from attachd.conf import CONF
+from attachd import exception
+from attachd.i18n import _
 from attachd import objects
 from attachd import version
 
@@ -24,14 +27,20 @@ def _config_files():
     extra = os.environ.get('ATTACHD_CONFIG_FILES')
     if extra:
         files.extend(f.strip() for f in extra.split(',') if f.strip())
-    return [f for f in files if os.path.exists(f)]
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        raise exception.ConfigInvalid(reason=_(
+            'configuration file %s not found: set ATTACHD_CONFIG_FILE (and '
+            'ATTACHD_CONFIG_FILES) to existing files') % ', '.join(missing))
+    return files
 
 
 def init_application():
     """Parse the configuration, set up logging and return the paste-loaded application."""
+    files = _config_files()
     logging.register_options(CONF)
     CONF([], project='attachd', version=version.version_info.version_string(),
-         default_config_files=_config_files())
+         default_config_files=files)
     logging.setup(CONF, 'attachd')
     objects.register_all()
     return app.make_app(CONF)

@@ -186,7 +186,7 @@ def action(req, volume_id):
     name = a_request.action_name(req, _ACTIONS)
     if name in _ACTION_VERSIONS and not microversion.is_supported(req,
                                                                   _ACTION_VERSIONS[name]):
-        raise exception.ResourceNotFound()
+        raise microversion.not_found(req, _ACTION_VERSIONS[name])
     handler, body_schema, rule = _ACTIONS[name]
     validation.validate(body_schema, req.json)
     volume = volumes.get_volume(ctx, volume_id)

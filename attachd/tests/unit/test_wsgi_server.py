@@ -5,6 +5,7 @@ import http.client
 import socket
 
 from attachd.common import wsgi_server
+from attachd import exception
 from attachd.tests import base
 
 
@@ -22,9 +23,10 @@ class WSGIServerTest(base.TestCase):
             taken.bind(('127.0.0.1', 0))
             taken.listen()
             port = taken.getsockname()[1]
-            exc = self.assertRaises(OSError, wsgi_server.make_server, '127.0.0.1', port,
-                                    _app, 2)
-        self.assertEqual(errno.EADDRINUSE, exc.errno)
+            exc = self.assertRaises(exception.AddressInUse, wsgi_server.make_server,
+                                    '127.0.0.1', port, _app, 2)
+        self.assertIn('127.0.0.1:%d' % port, str(exc))
+        self.assertEqual(errno.EADDRINUSE, exc.__cause__.errno)
 
     def test_serves_on_its_pool(self):
         server = wsgi_server.make_server('127.0.0.1', 0, _app, 2)
