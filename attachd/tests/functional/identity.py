@@ -73,9 +73,21 @@ class KeystoneFixture(fixtures.Fixture):
     ``self.projects`` and ``self.users`` map names to ids, ``self.setup_seconds`` what
     starting it cost."""
 
+    def __init__(self, workdir=None, threads=8):
+        """:param workdir: where Keystone's files and logs go (kept), instead of a
+            temporary directory.
+        :param threads: gunicorn's threads; 1 serialises Keystone's requests, which its
+            SQLite database needs under concurrent writers (tempest's dynamic
+            credentials).
+        """
+        super().__init__()
+        self.workdir = workdir
+        self.threads = threads
+
     def _setUp(self):
         start = time.monotonic()
-        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.dir = self.workdir or self.useFixture(fixtures.TempDir()).path
+        os.makedirs(self.dir, exist_ok=True)
         self.config = os.path.join(self.dir, 'keystone.conf')
         with open(self.config, 'w') as f:
             f.write(_CONF.format(dir=self.dir))
@@ -88,7 +100,7 @@ class KeystoneFixture(fixtures.Fixture):
         self.addCleanup(log.close)
         process = subprocess.Popen(
             [deploy_base.console_script('gunicorn'), '--bind', '127.0.0.1:%d' % port,
-             '--workers', '1', '--threads', '8',
+             '--workers', '1', '--threads', str(self.threads),
              'attachd.tests.functional.keystone_wsgi:application'],
             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.addCleanup(deploy_base.ProcessMixin.stop, process)
