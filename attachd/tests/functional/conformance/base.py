@@ -18,13 +18,10 @@ CONNECTOR = {'host': 'compute1', 'initiator': 'iqn.1993-08.org.debian:01:conform
 
 
 def service_headers():
-    """Headers that make a request a service's (Nova's, Ironic's) under ``noauth``.
-
-    ``X-Service-Token`` is what Nova and Ironic send; ``X-Service-Roles`` is what
-    keystonemiddleware would derive from it (attachd's noauth honours both).
-    """
-    return {'X-Service-Token': 'nova:%s' % uuid.uuid4().hex,
-            'X-Service-Roles': 'service'}
+    """Headers that make a request a service's (Nova's, Ironic's) under ``noauth``:
+    ``X-Service-Token``, what Nova and Ironic send with the user's token (noauth gives it
+    the roles of ``[keystone_authtoken] service_token_roles``)."""
+    return {'X-Service-Token': 'nova:%s' % uuid.uuid4().hex}
 
 
 class ConformanceTestCase(server.ServerTestCase):
