@@ -39,10 +39,12 @@ rules = [
         'Attach a multiattach bootable volume that is already in use.',
         [{'method': 'POST', 'path': _PATH}], scope_types=['project']),
     policy.DocumentedRuleDefault(
-        SHOW_CONNECTION_SECRETS, base.PROJECT_MEMBER + ' or role:service',
+        SHOW_CONNECTION_SECRETS, base.PROJECT_MEMBER + ' or service_roles:service',
         'Show the credentials in connection_info (CHAP auth_password and '
         'discovery_auth_password, Ceph keyring and secrets) instead of ***: the callers '
-        'who may connect the volume (members, admins, and services such as Nova).',
+        'who may connect the volume (members, admins, and services such as Nova). A '
+        'service is recognised by its service token\'s roles (X-Service-Token, as Nova '
+        'sends it), never by the roles of the user token.',
         [{'method': 'GET', 'path': _PATH + '/{attachment_id}'},
          {'method': 'GET', 'path': _PATH + '/detail'},
          {'method': 'POST', 'path': _PATH},

@@ -31,8 +31,11 @@ class ConnectionSecretsTest(rbase.FakeLoggerMixin, rbase.ApiTestCase):
                                                  with_chap))
         self.reader = rbase.Client(self.app, roles='reader')
         self.admin = rbase.Client(self.app, token='admin:%s' % rbase.PROJECT_A)
-        # A service (Nova) with only the service role besides reader.
-        self.service = rbase.Client(self.app, roles='reader,service')
+        # A reader's token with a service token (Nova's, for a user who may only read).
+        self.service = rbase.Client(self.app, roles='reader',
+                                    headers=rbase.NOVA_SERVICE_TOKEN)
+        # A user whose own token holds the service role: not a service (OSSA-2023-003).
+        self.self_declared = rbase.Client(self.app, roles='reader,service')
 
     def assertMasked(self, connection_info):
         for key in ('auth_password', 'discovery_auth_password', 'keyring',
@@ -67,6 +70,8 @@ class ConnectionSecretsTest(rbase.FakeLoggerMixin, rbase.ApiTestCase):
             for secret in SECRETS:
                 self.assertNotIn(secret.encode(), response.body)
         # The legacy connection action is not for readers at all.
+        self.assertMasked(self.self_declared.get('/attachments/%s' % attachment_id).json[
+            'attachment']['connection_info'])
         response = self.reader.post('/volumes/%s/action' % volume.id, {
             'os-initialize_connection': {'connector': rbase.connector(1)}})
         self.assertFault(response, 403)
