@@ -31,6 +31,7 @@ CALLS = [
     ('type-create', 'POST', '/v3/{project}/types', '3.71', 200, 'admin'),
     ('types-list', 'GET', '/v3/{project}/types', '3.71', 200, 'member'),
     ('type-show', 'GET', '/v3/{project}/types/{type}', '3.71', 200, 'member'),
+    ('type-default-show', 'GET', '/v3/{project}/types/default', '3.71', 200, 'member'),
     ('type-extra-specs-create', 'POST', '/v3/{project}/types/{type}/extra_specs', '3.71',
      200, 'admin'),
     ('type-extra-specs-list', 'GET', '/v3/{project}/types/{type}/extra_specs', '3.71', 200,
@@ -47,6 +48,19 @@ CALLS = [
     ('volume-show', 'GET', '/v3/{project}/volumes/{volume}', '3.71', 200, 'member'),
     ('volume-encryption-show', 'GET', '/v3/{project}/volumes/{volume}/encryption', '3.71',
      200, 'member'),
+    ('volume-metadata-create', 'POST', '/v3/{project}/volumes/{volume}/metadata', '3.71',
+     200, 'member'),
+    ('volume-metadata-list', 'GET', '/v3/{project}/volumes/{volume}/metadata', '3.71',
+     200, 'member'),
+    ('volume-metadata-replace', 'PUT', '/v3/{project}/volumes/{volume}/metadata', '3.71',
+     200, 'member'),
+    ('volume-metadata-show', 'GET', '/v3/{project}/volumes/{volume}/metadata/purpose',
+     '3.71', 200, 'member'),
+    ('volume-metadata-update', 'PUT', '/v3/{project}/volumes/{volume}/metadata/purpose',
+     '3.71', 200, 'member'),
+    ('volume-metadata-delete', 'DELETE', '/v3/{project}/volumes/{volume}/metadata/purpose',
+     '3.71', 200, 'member'),
+    ('limits-show', 'GET', '/v3/{project}/limits', '3.71', 200, 'member'),
     ('attachment-create', 'POST', '/v3/{project}/attachments', '3.71', 200, 'member'),
     ('attachment-complete', 'POST', '/v3/{project}/attachments/{attachment}/action', '3.71',
      204, 'member'),
@@ -175,6 +189,11 @@ class ApiRefSamplesTest(base.TestCase):
         client = self.callers['member']
         return base.wait_for(lambda: client.volume_status(ids['volume']) == 'available')
 
+    def _wait_for_volume_gone(self, ids):
+        client = self.callers['member']
+        return base.wait_for(lambda: client.get(
+            '/v3/volumes/%s' % ids['volume']).status_int == 404)
+
     def test_samples_match_the_responses(self):
         ids = {'project': PROJECT}
         problems = []
@@ -207,6 +226,9 @@ class ApiRefSamplesTest(base.TestCase):
             if name in ('volume-create', 'volume-action-reset-status',
                         'volume-action-reimage'):
                 self._wait_for_volume(ids)
+            elif name == 'volume-delete':
+                # The manager deletes it: the type is in use until then (400).
+                self._wait_for_volume_gone(ids)
         self.assertEqual([], problems)
 
     def test_every_route_is_called(self):
@@ -215,7 +237,7 @@ class ApiRefSamplesTest(base.TestCase):
         for _name, method, template, _version, _status, _caller in CALLS:
             path = template.replace('/v3/{project}', '/v3')
             path = re.sub(r'\{\w+\}', '{id}', path)
-            called.add((method, path.replace('/tier', '/{id}')))
+            called.add((method, path.replace('/tier', '/{id}').replace('/purpose', '/{id}')))
         for path, methods in router.ROUTE_DECLARATIONS:
             if path in ('/', '/openapi.json'):
                 continue  # the v3 versions document; the OpenAPI document (its own test)
