@@ -7,9 +7,23 @@ from oslo_db.sqlalchemy import enginefacade
 
 from attachd.conf import CONF
 
-# keystonemiddleware's option, read under noauth too (attachd.api.middleware.NoAuth), so
-# that Cinder's configuration of service roles works unchanged.
-CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
+_ksm_options_registered = False
+
+
+def service_token_roles():
+    """``[keystone_authtoken] service_token_roles``: keystonemiddleware's option, read under
+    noauth too (attachd.api.middleware.NoAuth), so that Cinder's configuration of service
+    roles works unchanged.
+
+    keystonemiddleware registers it when ``keystonemiddleware.auth_token`` is imported;
+    that import costs about 21 MB of memory (keystoneclient, oauthlib, ...), so it happens
+    here, on first use, in the API process only: a manager never judges a caller.
+    """
+    global _ksm_options_registered
+    if not _ksm_options_registered:
+        CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
+        _ksm_options_registered = True
+    return CONF.keystone_authtoken.service_token_roles
 
 
 @enginefacade.transaction_context_provider
@@ -35,7 +49,7 @@ class RequestContext(o_context.RequestContext):
         own token has the ``service`` role, or a service's token sent alone as the user
         token, is not a service caller.
         """
-        wanted = {r.lower() for r in CONF.keystone_authtoken.service_token_roles}
+        wanted = {r.lower() for r in service_token_roles()}
         return any(r.lower() in wanted for r in self.service_roles or ())
 
     def elevated(self):

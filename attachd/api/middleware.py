@@ -229,8 +229,7 @@ class NoAuth(_Middleware):
             environ['HTTP_X_SERVICE_USER_NAME'] = service_user
             environ['HTTP_X_SERVICE_PROJECT_ID'] = service_project
             environ['HTTP_X_SERVICE_PROJECT_NAME'] = service_project
-            environ['HTTP_X_SERVICE_ROLES'] = ','.join(
-                CONF.keystone_authtoken.service_token_roles)
+            environ['HTTP_X_SERVICE_ROLES'] = ','.join(a_context.service_token_roles())
             environ['HTTP_X_SERVICE_IDENTITY_STATUS'] = 'Confirmed'
         return self.application(environ, start_response)
 

@@ -19,6 +19,7 @@ from oslotest import base
 from sqlalchemy import event
 
 from attachd.conf import CONF
+from attachd import context as a_context
 from attachd.db import api as db_api
 from attachd.db import models
 
@@ -81,6 +82,9 @@ class TestCase(base.BaseTestCase):
         super().setUp()
         self.conf = self.useFixture(config_fixture.Config(CONF)).conf
         CONF([], project='attachd', default_config_files=[])
+        # keystonemiddleware's options, which the API registers on first use
+        # (attachd.context.service_token_roles): tests may override them before that.
+        a_context.service_token_roles()
         self.state_path = self.useFixture(fixtures.TempDir()).path
         self.flags(state_path=self.state_path)
 

@@ -47,3 +47,18 @@ class NativeThreadsTest(base.TestCase):
             import attachd.cmd
             import oslo_messaging
         '''))
+
+
+class ManagerFootprintTest(base.TestCase):
+    def test_manager_does_not_load_keystonemiddleware(self):
+        # About 21 MB per process; only the API judges callers (attachd.context).
+        code = textwrap.dedent('''
+            import sys
+            import attachd.cmd.manager
+            import attachd.manager.manager
+            import attachd.manager.service
+            print('keystonemiddleware' in sys.modules)
+        ''')
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                                text=True, timeout=120, check=True)
+        self.assertEqual('False', result.stdout.strip())
