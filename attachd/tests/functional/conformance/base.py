@@ -64,10 +64,7 @@ class ConformanceTestCase(server.ServerTestCase):
     def db_state(self, volume_id):
         """The volume as the server stored it: ``(status, deleted, {attachment id:
         attach_status})``, the attachments being those not deleted."""
-        engine = sqlalchemy.create_engine(self.server.db_url,
-                                          poolclass=sqlalchemy.pool.NullPool)
-        self.addCleanup(engine.dispose)
-        with engine.connect() as conn:
+        with self.server.engine().connect() as conn:
             row = conn.execute(sqlalchemy.text(
                 'SELECT status, deleted FROM volumes WHERE id = :id'),
                 {'id': volume_id}).one()

@@ -92,6 +92,17 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
         self.backends = tuple(backends)
         self.logs = {}
         self.processes = []
+        self._engine = None
+
+    def engine(self):
+        """An engine on the server's database, for tests that check its rows (no pool: a
+        connection is closed as soon as it is given back, and nothing holds the server's
+        database open); disposed with the server."""
+        if self._engine is None:
+            self._engine = sqlalchemy.create_engine(self.db_url,
+                                                    poolclass=sqlalchemy.pool.NullPool)
+            self.addCleanup(self._engine.dispose)
+        return self._engine
 
     def _setUp(self):
         self.workdir = self.useFixture(fixtures.TempDir(rootdir=TEMP_ROOT)).path
@@ -184,8 +195,7 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
     def _wait_managers(self, process):
         """Wait until every backend's manager has its service row: the API schedules new
         volumes only on managers it has heard of."""
-        engine = sqlalchemy.create_engine(self.db_url, poolclass=sqlalchemy.pool.NullPool)
-        self.addCleanup(engine.dispose)
+        engine = self.engine()
         query = sqlalchemy.text('SELECT count(*) FROM services WHERE host = :host '
                                 'AND heartbeat_at IS NOT NULL')
         deadline = time.monotonic() + START_TIMEOUT

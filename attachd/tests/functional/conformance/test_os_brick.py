@@ -41,10 +41,7 @@ class OsBrickTestCase(base.ConformanceTestCase):
 
     def stored_connection(self, attachment_id):
         """The attachment's connector and host as the server stored them."""
-        engine = sqlalchemy.create_engine(self.server.db_url,
-                                          poolclass=sqlalchemy.pool.NullPool)
-        self.addCleanup(engine.dispose)
-        with engine.connect() as conn:
+        with self.server.engine().connect() as conn:
             row = conn.execute(sqlalchemy.text(
                 'SELECT connector, attached_host FROM volume_attachment WHERE id = :id'),
                 {'id': attachment_id}).one()

@@ -12,10 +12,7 @@ class RunningAttachdTest(server.ServerTestCase):
     def test_volume_lands_on_the_fixture_s_own_manager(self):
         client = dbase.Client(self.endpoint)
         volume = client.create_volume()
-        engine = sqlalchemy.create_engine(self.server.db_url,
-                                          poolclass=sqlalchemy.pool.NullPool)
-        self.addCleanup(engine.dispose)
-        with engine.connect() as conn:
+        with self.server.engine().connect() as conn:
             host = conn.execute(sqlalchemy.text('SELECT host FROM volumes WHERE id = :id'),
                                 {'id': volume['id']}).scalar()
         self.assertEqual('%s@file' % self.server.host, host)
