@@ -82,7 +82,8 @@ class WaitressWorker(base.Worker):
                      if isinstance(d, waitress_server.BaseWSGIServer)]
         for listener in listeners:
             listener.accepting = False
-            socket_map.pop(listener._fileno, None)
+            # Out of the loop's map; the socket itself is gunicorn's master's.
+            listener.del_channel(socket_map)
         deadline = time.monotonic() + self.cfg.graceful_timeout
         while time.monotonic() < deadline and any(
                 getattr(channel, 'requests', None) or getattr(channel, 'total_outbufs_len', 0)
