@@ -25,6 +25,9 @@ class CommandTestCase(base.TestCase):
         path = os.path.join(self.workdir, 'attachd.conf')
         with open(path, 'w') as f:
             f.write('[DEFAULT]\nstate_path = %s\n' % self.state)
+            # A free port, so that an error checked after the bind is not hidden by an
+            # attachd already serving on the default one; a test's own [api] overrides it.
+            f.write('[api]\nbind_port = %d\n' % deploy_base.free_port())
             f.write(textwrap.dedent(text))
         return path
 
