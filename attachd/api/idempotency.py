@@ -50,8 +50,8 @@ def parse_key(value):
     """The key of an ``Idempotency-Key`` header value.
 
     The draft's value is a Structured Field string (RFC 8941): ``"..."`` with ``\\"`` and
-    ``\\\\`` escapes. A bare value (what many clients send) is taken as it is. Either way
-    the key is 1 to 255 printable ASCII characters.
+    ``\\\\`` escapes. A bare value (what many clients send) is taken as it is, without
+    quotes or backslashes. Either way the key is 1 to 255 printable ASCII characters.
 
     :raises MalformedRequest: any other value (400).
     """
@@ -73,6 +73,9 @@ def parse_key(value):
                 key += char
         if escaped:
             key = None
+    elif '"' in key or '\\' in key:
+        # Half a string: a quote or escape belongs inside "...".
+        key = None
     if (not key or len(key) > MAX_KEY_LENGTH
             or any(not ' ' <= char <= '~' for char in key)):
         raise exception.MalformedRequest(reason=_(
