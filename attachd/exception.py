@@ -169,6 +169,19 @@ class ConflictNovaUsingAttachment(Conflict):
                 'using the Compute API')
 
 
+class IdempotencyKeyInProgress(Conflict):
+    msg_fmt = _('The first request with Idempotency-Key %(key)s is still in progress. '
+                'Retry later with the same key to get its answer.')
+
+
+class IdempotencyKeyReused(AttachdException):
+    msg_fmt = _('Idempotency-Key %(key)s was used for a different request (another '
+                'method, path, body, microversion or service token). Use a new key for '
+                'a new request.')
+    code = 422
+    safe = True
+
+
 class AttachmentConflict(Conflict):
     msg_fmt = _('%(reason)s')
 

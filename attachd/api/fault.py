@@ -26,6 +26,7 @@ FAULT_NAMES = {
     409: 'conflictingRequest',
     413: 'overLimit',
     415: 'badMediaType',
+    422: 'unprocessableEntity',
     429: 'overLimit',
     501: 'notImplemented',
     503: 'serviceUnavailable',

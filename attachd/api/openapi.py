@@ -116,6 +116,8 @@ SUCCESS = {
     ('/types/{type_id}/extra_specs/{key}', 'DELETE'): {202: None},
     ('/resource_filters', 'GET'): {200: _list_of('resource_filters', _any_object)},
     ('/openapi.json', 'GET'): {200: _object_with('openapi', 'paths')},
+    ('/extensions', 'GET'): {200: _list_of('extensions', _object_with(
+        'alias', 'name', 'description', 'namespace', 'updated', 'links'))},
 }
 
 # Errors any operation may answer (the pipeline's own: auth, microversion, size limit,
@@ -219,6 +221,15 @@ def _operation(path, route, method, handler, prefixed):
         'parameters': _parameters(path, route, method),
         'responses': _responses(route, method),
     }
+    if getattr(handler, 'idempotent', False):
+        operation['parameters'].append({
+            'name': 'Idempotency-Key', 'in': 'header', 'required': False,
+            'description': 'Replay the first answer of a retry instead of creating again '
+                           '(IETF draft "The Idempotency-Key HTTP Header Field").',
+            'schema': {'type': 'string', 'minLength': 1, 'maxLength': 257}})
+        operation['responses']['422'] = {
+            'description': 'The Idempotency-Key was used for a different request.',
+            'content': _json_content(fault_schema(422))}
     ranges = _body_ranges(route, method, handler)
     if ranges:
         operation['requestBody'] = {

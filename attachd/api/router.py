@@ -8,6 +8,7 @@ import routes
 
 from attachd import exception
 from attachd.api.handlers import attachments
+from attachd.api.handlers import extensions
 from attachd.api.handlers import limits
 from attachd.api.handlers import resource_filters
 from attachd.api.handlers import types
@@ -49,6 +50,7 @@ ROUTE_DECLARATIONS = [
                                             'DELETE': types.delete_extra_spec}),
     ('/resource_filters', {'GET': resource_filters.index}),
     ('/limits', {'GET': limits.show}),
+    ('/extensions', {'GET': extensions.index}),
     ('/openapi.json', {'GET': openapi.show}),
 ]
 

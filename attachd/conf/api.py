@@ -77,6 +77,27 @@ api_opts = [
                default=256,
                min=1,
                help=_('Largest accepted number of keys in a host connector.')),
+    cfg.IntOpt('idempotency_ttl',
+               default=86400,
+               min=1,
+               help=_('Seconds a volume or attachment create sent with an Idempotency-Key '
+                      'header is remembered: within them, the same key, user, project and '
+                      'request replay the first answer; after them the key is free.')),
+    cfg.IntOpt('idempotency_lease',
+               default=120,
+               min=1,
+               help=_('Seconds a create sent with an Idempotency-Key may run before a retry '
+                      'with the same key may run it again (until then the retry gets 409). '
+                      'It frees the key of a request whose API process died; keep it above '
+                      'the longest a create takes ([DEFAULT] rpc_response_timeout_api plus '
+                      'the database\'s time).')),
+    cfg.IntOpt('idempotency_purge_interval',
+               default=3600,
+               min=0,
+               help=_('Seconds between two deletions of the expired idempotency keys, by '
+                      'each attachd-manager (and attachd-all); 0 turns the purge off. An '
+                      'expired key is free whether or not it was purged: the purge only '
+                      'keeps the table small.')),
 ]
 
 

@@ -181,3 +181,36 @@ class AttachmentSpec(BASE):
                               nullable=False)
     key = sa.Column(sa.Text, nullable=False)
     value = sa.Column(LongText)
+
+
+class IdempotencyKey(BASE):
+    """A create request sent with an ``Idempotency-Key`` header, and the answer to replay.
+
+    One row per key of a project's user (the unique constraint makes the first insert win
+    the key); ``status`` is ``in-progress`` while the first request runs, ``completed``
+    once its answer is stored. ``expires_at`` is the in-progress request's lease, then the
+    end of the replay window (``[api] idempotency_ttl``). Rows are deleted, not soft-deleted:
+    an expired key is free again.
+    """
+
+    __tablename__ = 'idempotency_keys'
+    __table_args__ = (
+        sa.UniqueConstraint('project_id', 'user_id', 'idempotency_key',
+                            name='uniq_idempotency_keys0project_id0user_id0key'),
+        sa.Index('idempotency_keys_expires_at_idx', 'expires_at'),
+    )
+    # The soft-delete columns of the base class have no use here.
+    deleted = None
+    deleted_at = None
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    project_id = sa.Column(sa.String(255), nullable=False)
+    user_id = sa.Column(sa.String(255), nullable=False)
+    idempotency_key = sa.Column(sa.String(255), nullable=False)
+    fingerprint = sa.Column(sa.String(64), nullable=False)
+    claim_id = sa.Column(sa.String(36), nullable=False)
+    status = sa.Column(sa.String(16), nullable=False)
+    expires_at = sa.Column(sa.DateTime, nullable=False)
+    response_status = sa.Column(sa.Integer)
+    response_headers = sa.Column(sa.Text)
+    response_body = sa.Column(LongText)

@@ -18,7 +18,9 @@ once its backend matches the database:
    in-process path of ``attachd.manager.rpcapi``;
 5. periodic work on its own thread: reclaiming abandoned reservations
    (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
-   finishing volumes whose request was lost while it ran (``[manager] recover_after``).
+   finishing volumes whose request was lost while it ran (``[manager] recover_after``);
+   and, on another thread, purging the API's expired idempotency keys
+   (``[api] idempotency_purge_interval``).
 
 Threads only, no eventlet.
 """
@@ -44,6 +46,7 @@ from attachd import exception
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.objects import idempotency_key as idempotency_key_obj
 from attachd.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
@@ -123,6 +126,9 @@ class ManagerService:
         self._serve()
         self._spawn('heartbeat', self._heartbeat_loop, CONF.manager.report_interval)
         self._spawn('periodic', self._periodic_loop, self._periodic_interval())
+        if CONF.api.idempotency_purge_interval:
+            self._spawn('idempotency-purge', self.purge_idempotency_keys,
+                        CONF.api.idempotency_purge_interval)
         LOG.info('Manager %s serving (driver %s, %s)', self.server_name,
                  type(driver).__name__,
                  'RPC over %s' % self._transport_kind() if self.rpc_server else 'in-process')
@@ -232,6 +238,18 @@ class ManagerService:
         if now - self._last_reclaim >= CONF.attachments.reclaim_interval:
             self._last_reclaim = now
             self.manager.reclaim_reservations(self.context)
+
+    def purge_idempotency_keys(self):
+        """Delete the expired idempotency keys of the API's creates.
+
+        A manager does it because it already runs periodic threads, while API workers are
+        started and stopped by the WSGI server (gunicorn, uWSGI). Every manager does it:
+        the delete is idempotent and cheap on the indexed expiry, so no one has to elect a
+        purger or schedule a command. Expired keys are free whether purged or not.
+        """
+        purged = idempotency_key_obj.IdempotencyKey.purge_expired(self.context)
+        if purged:
+            LOG.info('Purged %d expired idempotency keys', purged)
 
     def check_exports(self):
         """Re-create the exports when the backend lost them (tgtd restarted)."""

@@ -7,3 +7,4 @@ def register_all():
     __import__('attachd.objects.volume')
     __import__('attachd.objects.volume_attachment')
     __import__('attachd.objects.service')
+    __import__('attachd.objects.idempotency_key')

@@ -112,3 +112,17 @@ class DictOfAnyField(fields.AutoTypedField):
     """A dict of JSON values (connectors, connection_info): values keep their types."""
 
     AUTO_TYPE = fields.Dict(fields.FieldType(), nullable=True)
+
+
+class IdempotencyKeyStatus(BaseAttachdEnum):
+    """The state of an ``Idempotency-Key``: its first request runs, or its answer is
+    stored for replay."""
+
+    IN_PROGRESS = 'in-progress'
+    COMPLETED = 'completed'
+
+    ALL = (IN_PROGRESS, COMPLETED)
+
+
+class IdempotencyKeyStatusField(fields.BaseEnumField):
+    AUTO_TYPE = IdempotencyKeyStatus()

@@ -3,6 +3,7 @@
 from oslo_utils import uuidutils
 
 from attachd.api import attach
+from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
@@ -87,6 +88,7 @@ def show(req, attachment_id):
 
 
 @microversion.version_range(microversion.ATTACHMENTS)
+@idempotency.idempotent
 @validation.schema(schemas.create, microversion.ATTACHMENTS, '3.53')
 @validation.schema(schemas.create_v354, microversion.ATTACHMENT_MODE)
 def create(req):

@@ -5,6 +5,7 @@ from oslo_utils import strutils
 from oslo_utils import uuidutils
 
 from attachd.api import attach
+from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
@@ -87,6 +88,7 @@ def _volume_type(ctx, name_or_id):
 
 
 @microversion.version_range(microversion.BASE)
+@idempotency.idempotent
 @validation.schema(schemas.create)
 def create(req):
     """``POST /volumes``: 202; the volume's manager creates the storage asynchronously

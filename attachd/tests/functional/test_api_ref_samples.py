@@ -61,6 +61,7 @@ CALLS = [
     ('volume-metadata-delete', 'DELETE', '/v3/{project}/volumes/{volume}/metadata/purpose',
      '3.71', 200, 'member'),
     ('limits-show', 'GET', '/v3/{project}/limits', '3.71', 200, 'member'),
+    ('extensions-list', 'GET', '/v3/{project}/extensions', '3.71', 200, 'member'),
     ('attachment-create', 'POST', '/v3/{project}/attachments', '3.71', 200, 'member'),
     ('attachment-complete', 'POST', '/v3/{project}/attachments/{attachment}/action', '3.71',
      204, 'member'),

@@ -31,7 +31,8 @@ RESERVE_MESSAGE = 'status must be available or downloading to reserve'
 # Cinder's fault body keys (spec 1.7), by status.
 FAULT_KEYS = {400: 'badRequest', 401: 'unauthorized', 403: 'forbidden',
               404: 'itemNotFound', 405: 'badMethod', 409: 'conflictingRequest',
-              413: 'overLimit', 415: 'badMediaType', 501: 'notImplemented',
+              413: 'overLimit', 415: 'badMediaType', 422: 'unprocessableEntity',
+              501: 'notImplemented',
               503: 'serviceUnavailable'}
 
 

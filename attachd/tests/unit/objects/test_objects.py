@@ -8,6 +8,7 @@ from attachd.tests import base as test_base
 # When a test below fails, bump the object's VERSION, describe the change in its version
 # history comment, make obj_make_compatible handle older versions, and update the hash here.
 object_data = {
+    'IdempotencyKey': '1.0-cf4dcb8869e938833a129c1fe6f2f2da',
     'Service': '1.0-032eb79f9811d9c4f275f0d75e9e7fe3',
     'ServiceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'Volume': '1.0-85f3a95b1ba172641901fd695dbbe53b',
