@@ -25,6 +25,12 @@ import uuid
 import fixtures
 
 POOL = 'rbd'
+
+# The capabilities of attachd's own cephx user; doc/source/configuration.rst lists them.
+ATTACHD_CAPS = ['mon', 'profile rbd, allow command "auth get-or-create", '
+                'allow command "auth rm", allow command "osd blocklist", '
+                'allow command "sessions"',
+                'osd', 'profile rbd pool=%s' % POOL]
 BINARIES = ('ceph-mon', 'ceph-osd', 'ceph', 'ceph-authtool', 'monmaptool')
 
 
@@ -198,6 +204,13 @@ class PrivateCeph(fixtures.Fixture):
             ioctx.close()
         finally:
             cluster.shutdown()
+
+    def attachd_user(self):
+        """Create ``client.attachd`` with :data:`ATTACHD_CAPS`; return its keyring's
+        path."""
+        keyring = os.path.join(self.directory, 'attachd.keyring')
+        self.ceph('auth', 'get-or-create', 'client.attachd', *ATTACHD_CAPS, '-o', keyring)
+        return keyring
 
     def admin_rados(self, **options):
         """A connected ``rados.Rados`` of client.admin (the caller shuts it down)."""

@@ -5,7 +5,7 @@ connection_info holds.
 
 One cluster serves each test class (about 5 s to start); each test uses volumes of its own.
 attachd connects as ``client.attachd`` with exactly the capabilities the configuration
-guide documents (:data:`ATTACHD_CAPS`).
+guide documents (:data:`ceph.ATTACHD_CAPS`).
 """
 
 import os
@@ -29,12 +29,6 @@ try:
 except ImportError:
     librbd = None
 
-# The capabilities of attachd's own cephx user; doc/source/configuration.rst lists them.
-ATTACHD_CAPS = ['mon', 'profile rbd, allow command "auth get-or-create", '
-                'allow command "auth rm", allow command "osd blocklist", '
-                'allow command "sessions"',
-                'osd', 'profile rbd pool=%s' % ceph.POOL]
-
 HOST_A = {'host': 'compute1', 'ip': '127.0.0.1', 'platform': 'x86_64', 'os_type': 'linux',
           'multipath': False, 'do_local_attach': False}
 HOST_B = dict(HOST_A, host='compute2')
@@ -55,9 +49,7 @@ class CephTestCase(mbase.ManagerTestMixin, base.DbTestCase):
             return
         cls.cluster = ceph.PrivateCeph()
         cls.cluster.setUp()
-        cls.attachd_keyring = os.path.join(cls.cluster.directory, 'attachd.keyring')
-        cls.cluster.ceph('auth', 'get-or-create', 'client.attachd', *ATTACHD_CAPS,
-                         '-o', cls.attachd_keyring)
+        cls.attachd_keyring = cls.cluster.attachd_user()
 
     @classmethod
     def tearDownClass(cls):
