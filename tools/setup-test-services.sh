@@ -2,7 +2,9 @@
 # Make sure the services attachd's tests use are installed, running and provisioned on this Debian
 # machine: PostgreSQL, MariaDB and RabbitMQ (installed with apt when missing, started if down), the
 # openstack_citest account that oslo.db's opportunistic fixtures log in with, and the iSCSI target
-# (tgt) with userspace initiator tools.
+# (tgt) with userspace initiator tools; Ceph's monitor, OSD, command-line tools and Python
+# bindings, from which the rbd driver's tests start private single-node clusters
+# (attachd/tests/functional/ceph.py; nothing of Ceph runs between test runs).
 # The accounts are made as a stock Debian install allows it, without trust authentication or a
 # passwordless database root over TCP: PostgreSQL as the postgres OS user over the local socket
 # (peer authentication), MariaDB as root over its socket (unix_socket authentication).
@@ -16,7 +18,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 missing=()
 # nginx: the front proxy configuration of etc/attachd is tested with Debian's nginx.
 for pkg in postgresql mariadb-server mariadb-client rabbitmq-server \
-           tgt libiscsi-bin qemu-utils qemu-block-extra nginx; do
+           tgt libiscsi-bin qemu-utils qemu-block-extra nginx \
+           ceph-mon ceph-osd ceph-common python3-rados python3-rbd; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -90,4 +93,4 @@ CREATE DATABASE IF NOT EXISTS openstack_citest;
 FLUSH PRIVILEGES;
 SQL
 
-log "PostgreSQL, MariaDB, RabbitMQ ready; openstack_citest provisioned; tgt $(tgtadm --version 2>/dev/null || echo installed)"
+log "PostgreSQL, MariaDB, RabbitMQ ready; openstack_citest provisioned; tgt $(tgtadm --version 2>/dev/null || echo installed); $(ceph --version | cut -d' ' -f1-3)"

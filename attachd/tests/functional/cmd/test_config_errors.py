@@ -94,7 +94,7 @@ class ConfigErrorTest(CommandTestCase):
         for command in ('attachd-all', 'attachd-manager'):
             status, _out, err = self.run_command(command, '--config-file', conf)
             self.assert_one_line_error(status, err, '[gold] connector_driver', 'nope',
-                                       'installed: fake, file, tgt')
+                                       'installed: fake, file, rbd, tgt')
         # Checked before anything is created: no SQLite schema, no state directory.
         self.assertFalse(os.path.exists(self.state))
 

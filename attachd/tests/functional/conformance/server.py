@@ -46,6 +46,7 @@ import testscenarios
 
 from attachd.tests import base
 from attachd.tests.functional.deploy import base as dbase
+from attachd.tests.functional import ceph
 from attachd.tests.functional.drivers import test_tgt
 
 EMBEDDED = 'embedded'
@@ -63,6 +64,8 @@ def unavailable(mode, backends=('file',)):
     """Why a server of ``mode`` with ``backends`` cannot run on this machine, or None."""
     if 'tgt' in backends and not test_tgt.tgt_usable():
         return 'tgtd, tgtadm and qemu-io (as root)'
+    if 'rbd' in backends and not ceph.ceph_usable():
+        return 'a Ceph cluster (root, Debian packages ceph-mon, ceph-osd, python3-rbd)'
     if mode != DEPLOYED:
         return None
     if not base.port_open(5672):
@@ -114,6 +117,11 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
             self.tgt_control_port = _tgt_control_port()
             self.tgt_portal_port = dbase.free_port()
             self.addCleanup(self._kill_tgtd)
+        if 'rbd' in self.backends:
+            # A private cluster per server; attachd connects as client.attachd with the
+            # capabilities the configuration guide documents.
+            self.ceph = self.useFixture(ceph.PrivateCeph())
+            self.ceph_keyring = self.ceph.attachd_user()
         try:
             if self.mode == EMBEDDED:
                 self._start_embedded()
@@ -159,6 +167,12 @@ class RunningAttachd(fixtures.Fixture, dbase.ProcessMixin):
                      'tgt_control_port = %d\n'
                      'tgt_iqn_prefix = iqn.2026-01.org.attachd.conformance:\n'
                      % (self.tgt_portal_port, self.tgt_control_port))
+        if 'rbd' in self.backends:
+            text += ('[rbd]\n'
+                     'connector_driver = rbd\n'
+                     'rbd_ceph_conf = %s\n'
+                     'rbd_user = attachd\n'
+                     'rbd_keyring_conf = %s\n' % (self.ceph.conf, self.ceph_keyring))
         return text + extra
 
     def _start_embedded(self):

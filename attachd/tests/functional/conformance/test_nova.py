@@ -101,6 +101,8 @@ class NovaVolumeAPITest(server.ServerTestCase):
     test in a project of its own."""
 
     _novas = None
+    #: What the backend's connection_info says.
+    driver_volume_type = 'local'
 
     @classmethod
     def tearDownClass(cls):
@@ -140,7 +142,8 @@ class NovaVolumeAPITest(server.ServerTestCase):
         self.assertEqual('reserved' if first else 'in-use', self.status(volume_id))
         updated = self.nova.attachment_update(attachment['id'], connector(host),
                                               mountpoint='/dev/vdb')
-        self.assertEqual('local', updated['connection_info']['driver_volume_type'])
+        self.assertEqual(self.driver_volume_type,
+                         updated['connection_info']['driver_volume_type'])
         self.nova.attachment_complete(attachment['id'])
         self.assertEqual('in-use', self.status(volume_id))
         return attachment['id']
@@ -154,7 +157,8 @@ class NovaVolumeAPITest(server.ServerTestCase):
         self.assertEqual('attached', volume['attach_status'])
         self.assertEqual({SERVER_A}, set(volume['attachments']))
         shown = self.nova.attachment_get(attachment_id)
-        self.assertEqual('local', shown['connection_info']['driver_volume_type'])
+        self.assertEqual(self.driver_volume_type,
+                         shown['connection_info']['driver_volume_type'])
         self.assertEqual([attachment_id], [a['id'] for a in self.nova.attachment_get_all(
             instance_id=SERVER_A)])
         # Nova's detach: the attachment goes, with the service token.
@@ -167,7 +171,8 @@ class NovaVolumeAPITest(server.ServerTestCase):
         # pre_live_migration on the destination: a second attachment with its connector.
         destination = self.nova.attachment_create(volume_id, SERVER_A,
                                                   connector=connector('c2'))
-        self.assertEqual('local', destination['connection_info']['driver_volume_type'])
+        self.assertEqual(self.driver_volume_type,
+                         destination['connection_info']['driver_volume_type'])
         self.assertEqual('in-use', self.status(volume_id))
         # post_live_migration: the new one completes, the old one goes.
         self.nova.attachment_complete(destination['id'])
@@ -183,7 +188,7 @@ class NovaVolumeAPITest(server.ServerTestCase):
         # A block-device mapping from before attachments: the legacy calls.
         self.nova.reserve_volume(volume_id)
         info = self.nova.initialize_connection(volume_id, connector('c1'))
-        self.assertEqual('local', info['driver_volume_type'])
+        self.assertEqual(self.driver_volume_type, info['driver_volume_type'])
         self.nova.attach(volume_id, SERVER_A, '/dev/vdb')
         self.assertEqual('in-use', self.status(volume_id))
         # Hard reboot's refresh_connection_info: the same host again, nothing changes.
@@ -221,7 +226,7 @@ class NovaVolumeAPITest(server.ServerTestCase):
         attachment_id = self.attach(volume_id)
         # refresh_connection_info of a mapping with an attachment id re-reads it.
         info = self.nova.attachment_get(attachment_id)['connection_info']
-        self.assertEqual(('local', 'attached', SERVER_A),
+        self.assertEqual((self.driver_volume_type, 'attached', SERVER_A),
                          (info['driver_volume_type'], info['status'], info['instance']))
         self.assertEqual('in-use', self.status(volume_id))
 
@@ -277,3 +282,10 @@ class NovaVolumeAPITest(server.ServerTestCase):
         limits = self.nova.get_absolute_limits()
         self.assertEqual(1, limits['totalVolumesUsed'])
         self.assertEqual(-1, limits['maxTotalVolumes'])
+
+
+class RbdNovaVolumeAPITest(NovaVolumeAPITest):
+    """Nova's cycle on a volume of the ``rbd`` backend, against a private Ceph."""
+
+    backends = ('rbd',)
+    driver_volume_type = 'rbd'

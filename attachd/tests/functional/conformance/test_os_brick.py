@@ -146,3 +146,51 @@ class IscsiVolumeTest(OsBrickTestCase):
         self.assertDbState(volume.id, 'available')
         code, output = test_tgt.qemu_io(target, initiator, 'read 0 512')
         self.assertNotEqual(0, code, output)
+
+
+class RbdVolumeTest(OsBrickTestCase):
+    """os-brick's RBD connector (librbd in this process, no kernel device) on what the
+    ``rbd`` backend returns, against the server's private Ceph."""
+
+    backends = ('rbd',)
+
+    def test_rbd_connector_reads_and_writes_through_the_connection_info(self):
+        storage = self.sdk().block_storage
+        nova = self.sdk(service=True).block_storage
+        volume = self.available_volume(storage)
+        properties = self.connector_properties()
+
+        def attach():
+            attachment = storage.create_attachment(volume.id, connector=properties,
+                                                   instance=str(uuid.uuid4()))
+            storage.complete_attachment(attachment.id)
+            return attachment
+
+        attachment = attach()
+        info = attachment.connection_info
+        self.assertEqual('rbd', info['driver_volume_type'])
+        self.assertEqual('rbd/volume-%s' % volume.id, info['name'])
+        brick = brick_connector.InitiatorConnector.factory('rbd', ROOT_HELPER,
+                                                           do_local_attach=False)
+        self.assertEqual('RBDConnector', type(brick).__name__)
+        device = brick.connect_volume(info)
+        handle = device['path']
+        handle.seek(4096)
+        handle.write(PATTERN)
+        brick.disconnect_volume(info, device)
+        entity = 'client.' + info['auth_username']
+        self.assertIn(entity, self.server.ceph.ceph('auth', 'ls'))
+        nova.delete_attachment(attachment.id)
+        self.assertDbState(volume.id, 'available')
+        # The host's identity went with its attachment.
+        self.assertNotIn(entity, self.server.ceph.ceph('auth', 'ls'))
+
+        # The data is the volume's: a new attachment (a new identity) reads it back.
+        attachment = attach()
+        self.assertNotEqual(info['keyring'], attachment.connection_info['keyring'])
+        device = brick.connect_volume(attachment.connection_info)
+        device['path'].seek(4096)
+        self.assertEqual(PATTERN, device['path'].read(len(PATTERN)))
+        brick.disconnect_volume(attachment.connection_info, device)
+        nova.delete_attachment(attachment.id)
+        self.assertDbState(volume.id, 'available')
