@@ -79,20 +79,21 @@ def marked_blocks(path, marker_re=r'install-guide(?:-[a-z-]+)?'):
         lines = f.read().splitlines()
     blocks = []
     for index, line in enumerate(lines):
-        marker = re.match(r'^\.\. (%s)\s*$' % marker_re, line)
+        marker = re.match(r'^( *)\.\. (%s)\s*$' % marker_re, line)
         if not marker:
             continue
+        indent = marker.group(1)
         start = index + 1
         while not lines[start].strip():
             start += 1
-        if not re.match(r'^\.\. code-block:: (bash|ini)$', lines[start]):
+        if not re.match(r'^%s\.\. code-block:: (bash|ini)$' % indent, lines[start]):
             raise AssertionError('%s: no code block after line %d' % (path, index + 1))
         body = []
         for text in lines[start + 1:]:
-            if text and not text.startswith(' '):
+            if text and not text.startswith(indent + ' '):
                 break
             body.append(text)
-        blocks.append((marker.group(1), textwrap.dedent('\n'.join(body)).strip() + '\n'))
+        blocks.append((marker.group(2), textwrap.dedent('\n'.join(body)).strip() + '\n'))
     return blocks
 
 
