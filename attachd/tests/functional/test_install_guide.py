@@ -351,8 +351,8 @@ class InstallGuideTest(base.TestCase):
     def nova(self, nova_conf, name):
         process = test_nova.NovaProcess(None, self.tmp, nova_conf=nova_conf, name=name)
         self.addCleanup(process.close)
-        self.addCleanup(lambda: self.addDetail(name + '.log', content.text_content(
-            open(process.log).read())))
+        self.addCleanup(lambda: self.addDetail(name + '.log', content.content_from_file(
+            process.log, buffer_now=True)))
         return process
 
     def check_member_and_nova(self, nova_conf_block):
