@@ -17,15 +17,17 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 
 missing=()
 # nginx: the front proxy configuration of etc/attachd is tested with Debian's nginx.
+# memcached: the install guide's test starts one of its own (the package's stays stopped).
 for pkg in postgresql mariadb-server mariadb-client rabbitmq-server \
-           tgt libiscsi-bin qemu-utils qemu-block-extra nginx \
+           tgt libiscsi-bin qemu-utils qemu-block-extra nginx memcached \
            ceph-mon ceph-osd ceph-common python3-rados python3-rbd; do
     have_pkg "$pkg" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    # The tests start their own nginx; the package must not start the system's on port 80.
+    # The tests start their own nginx and memcached; the packages must not start the
+    # system's.
     no_start=
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

@@ -61,6 +61,7 @@ class WaitressWorker(base.Worker):
             # application's own limit rather than waitress's 1 GiB.
             kwargs['max_request_body_size'] = max_body
         server = waitress_server.create_server(self.wsgi, map=socket_map, **kwargs)
+        _wait_until_idle(server.task_dispatcher)
         next_check = 0.0
         while self.alive:
             wasyncore.loop(timeout=1.0, map=socket_map, use_poll=True, count=1)
@@ -92,6 +93,19 @@ class WaitressWorker(base.Worker):
             wasyncore.loop(timeout=0.2, map=socket_map, use_poll=True, count=1)
         server.task_dispatcher.shutdown(timeout=1)
         wasyncore.close_all(socket_map)
+
+
+def _wait_until_idle(dispatcher, timeout=5.0):
+    """Wait (at most ``timeout`` seconds) until waitress's new threads wait for work.
+
+    waitress counts a thread busy from its start until it first waits for a task, and warns
+    "Task queue depth is 1" for a request queued meanwhile, as if every thread were busy:
+    the first requests to a freshly started worker logged it. Connections wait in the
+    listening socket's backlog for these few milliseconds instead.
+    """
+    deadline = time.monotonic() + timeout
+    while dispatcher.active_count and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 def _max_request_body_size():

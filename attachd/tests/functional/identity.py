@@ -73,16 +73,20 @@ class KeystoneFixture(fixtures.Fixture):
     ``self.projects`` and ``self.users`` map names to ids, ``self.setup_seconds`` what
     starting it cost."""
 
-    def __init__(self, workdir=None, threads=8):
+    def __init__(self, workdir=None, threads=8, users=USERS):
         """:param workdir: where Keystone's files and logs go (kept), instead of a
             temporary directory.
         :param threads: gunicorn's threads; 1 serialises Keystone's requests, which its
             SQLite database needs under concurrent writers (tempest's dynamic
             credentials).
+        :param users: ``(user, project, roles)`` to create, :data:`USERS` by default.
         """
         super().__init__()
         self.workdir = workdir
         self.threads = threads
+        self.user_projects = {user: project for user, project, _roles in users}
+        self.user_projects['admin'] = 'admin'
+        self._users = users
 
     def _setUp(self):
         start = time.monotonic()
@@ -135,10 +139,9 @@ class KeystoneFixture(fixtures.Fixture):
 
     def session(self, user, project=None):
         """A keystoneauth1 session of ``user`` (password auth) scoped to ``project`` (by
-        default the user's project in :data:`USERS`)."""
+        default the user's project among the fixture's users)."""
         if project is None:
-            project = 'admin' if user == 'admin' else dict(
-                (u, p) for u, p, _r in USERS)[user]
+            project = self.user_projects[user]
         auth = v3.Password(auth_url=self.url, username=user, password=PASSWORD,
                            user_domain_id='default', project_name=project,
                            project_domain_id='default')
@@ -154,7 +157,7 @@ class KeystoneFixture(fixtures.Fixture):
         for kind in ('projects', 'users', 'roles'):
             listing = admin.get('%s/%s' % (self.url, kind)).json()[kind]
             ids[kind] = {item['name']: item['id'] for item in listing}
-        for user, project, roles in USERS:
+        for user, project, roles in self._users:
             if project not in ids['projects']:
                 ids['projects'][project] = admin.post(self.url + '/projects', json={
                     'project': {'name': project, 'domain_id': 'default'}}).json()[
@@ -189,7 +192,7 @@ class KeystoneFixture(fixtures.Fixture):
                              group=group)
         config.config(group=group, auth_type='password', auth_url=self.url,
                       username=user, password=PASSWORD, user_domain_id='default',
-                      project_name=dict((u, p) for u, p, _r in USERS)[user],
+                      project_name=self.user_projects[user],
                       project_domain_id='default')
 
     def configure_authtoken(self, config):

@@ -1,5 +1,7 @@
 """The README's whole cycle (the block marked ``.. readme-cycle``) runs as written against
-``attachd-all`` on its embedded defaults (a private port and state directory)."""
+``attachd-all`` on its embedded defaults (a private port and state directory), and so
+does doc/source/api.rst's python-cinderclient command under noauth
+(``.. api-noauth-cinder``)."""
 
 import os
 import shutil
@@ -12,6 +14,7 @@ from attachd.tests.functional.deploy import base as deploy_base
 from attachd.tests.functional import test_install_guide
 
 README = os.path.join(test_install_guide.SOURCE, 'README.rst')
+API_DOC = os.path.join(test_install_guide.SOURCE, 'doc', 'source', 'api.rst')
 
 
 class ReadmeCycleTest(base.TestCase):
@@ -40,3 +43,16 @@ class ReadmeCycleTest(base.TestCase):
         self.assertEqual(0, run.returncode, '%s\n%s\n%s' % (run.stdout, run.stderr,
                                                            log.read()[-3000:]))
         self.assertEqual(['in-use', 'available'], run.stdout.split())
+
+        [(_marker, cinder)] = test_install_guide.marked_blocks(API_DOC, 'api-noauth-cinder')
+        # The cinder command of the tests' environment, as the reader's after
+        # "pip install python-cinderclient".
+        env = dict(os.environ, PATH='%s:%s' % (os.path.dirname(
+            deploy_base.console_script('cinder')), os.environ.get('PATH', '')))
+        run = subprocess.run(['bash', '-euo', 'pipefail', '-c',
+                              cinder.replace('127.0.0.1:8776', '127.0.0.1:%d' % port)],
+                             cwd=workdir, capture_output=True, text=True, timeout=120,
+                             env=env)
+        self.assertEqual(0, run.returncode, run.stdout + run.stderr)
+        # An empty list: the header of python-cinderclient's table.
+        self.assertIn('Volume ID', run.stdout)

@@ -7,6 +7,11 @@ Usage: ``python ironic_volumes.py`` with a JSON request on stdin::
      "user_token": "user:project", "service_token": "ironic:project",
      "node": {"uuid": ..., "instance_uuid": ...}, "volumes": [...], "connector": {...}}
 
+With ``"config"`` (the text of an ``ironic.conf``) instead of ``endpoint`` and
+``service_token``, Ironic runs with that configuration (its ``[cinder]`` credentials find
+the endpoint in Keystone's catalog); ``user_id`` and ``project_id`` then name the owner of
+``user_token``.
+
 It prints ``{"result": <attach_volumes' list or null>}``, or ``{"error": <message>}`` for
 Ironic's StorageError, as JSON on stdout.
 
@@ -40,20 +45,25 @@ def main():
     from ironic.conf import CONF
     from ironic import objects
 
+    config = request.get('config') or (
+        '[cinder]\n'
+        'auth_type = admin_token\n'
+        'endpoint = %(endpoint)s\n'
+        'token = %(token)s\n'
+        'endpoint_override = %(endpoint)s\n'
+        'timeout = 30\n'
+        % {'endpoint': request['endpoint'], 'token': request['service_token']})
     with tempfile.NamedTemporaryFile('w', suffix='.conf', delete=False) as conf:
-        conf.write('[cinder]\n'
-                   'auth_type = admin_token\n'
-                   'endpoint = %(endpoint)s\n'
-                   'token = %(token)s\n'
-                   'endpoint_override = %(endpoint)s\n'
-                   'timeout = 30\n'
-                   % {'endpoint': request['endpoint'], 'token': request['service_token']})
+        conf.write(config)
     try:
         CONF(['--config-file', conf.name], project='ironic')
     finally:
         os.unlink(conf.name)
     objects.register_all()
-    user, project = request['user_token'].split(':', 1)
+    if 'user_id' in request:
+        user, project = request['user_id'], request['project_id']
+    else:
+        user, project = request['user_token'].split(':', 1)
     ctx = context.RequestContext(auth_token=request['user_token'], user_id=user,
                                  project_id=project)
     node = objects.Node(ctx, uuid=request['node']['uuid'],

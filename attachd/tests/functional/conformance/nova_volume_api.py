@@ -15,6 +15,11 @@ and reads one JSON request a line on stdin::
     {"user": "u", "project": "p", "method": "attachment_create", "args": [...],
      "kwargs": {...}}
 
+The user's token is noauth's ``u:p`` unless the request names one (``"token"``, with the
+user's ``"catalog"`` in the v2 form keystonemiddleware hands Nova's API); ``"admin": true``
+runs the call in Nova's admin context without a token, which authenticates with
+``[cinder]``'s own credentials.
+
 answering one JSON line on stdout: ``{"result": ...}``, or ``{"error": "<module>.<class>",
 "message": "..."}`` for an exception (Nova's translated ones, e.g.
 ``nova.exception.VolumeNotFound``). The caller's side is :class:`NovaVolumeAPI` in
@@ -35,11 +40,16 @@ def main(config_file):
     api = cinder.API()
     for line in sys.stdin:
         request = json.loads(line)
-        # The user's token is noauth's user:project; Nova adds its service token.
-        ctx = nova_context.RequestContext(
-            user_id=request['user'], project_id=request['project'],
-            auth_token='%s:%s' % (request['user'], request['project']),
-            roles=['member', 'reader'], is_admin=False)
+        # Nova adds its service token to the user's.
+        if request.get('admin'):
+            ctx = nova_context.get_admin_context()
+        else:
+            ctx = nova_context.RequestContext(
+                user_id=request['user'], project_id=request['project'],
+                auth_token=request.get('token', '%s:%s' % (request['user'],
+                                                           request['project'])),
+                service_catalog=request.get('catalog'),
+                roles=['member', 'reader'], is_admin=False)
         try:
             result = getattr(api, request['method'])(ctx, *request.get('args', ()),
                                                       **request.get('kwargs', {}))

@@ -40,22 +40,26 @@ class NovaError(Exception):
 
 
 class NovaProcess:
-    """The Nova process for one attachd endpoint (see the driver's docstring)."""
+    """The Nova process for one attachd endpoint (see the driver's docstring), configured
+    with ``nova_conf`` (the text of a ``nova.conf``) or else for a noauth attachd at
+    ``endpoint``."""
 
-    def __init__(self, endpoint, directory):
+    def __init__(self, endpoint, directory, nova_conf=None, name='nova'):
         self.endpoint = endpoint
-        config = os.path.join(directory, 'nova.conf')
+        if nova_conf is None:
+            nova_conf = ('[cinder]\n'
+                         'endpoint_template = %(endpoint)s/v3/%%(project_id)s\n'
+                         'os_region_name = RegionOne\n'
+                         'http_retries = 0\n'
+                         '[service_user]\n'
+                         'send_service_user_token = true\n'
+                         'auth_type = admin_token\n'
+                         'endpoint = %(endpoint)s\n'
+                         'token = nova:service\n' % {'endpoint': endpoint})
+        config = os.path.join(directory, name + '.conf')
         with open(config, 'w') as f:
-            f.write('[cinder]\n'
-                    'endpoint_template = %(endpoint)s/v3/%%(project_id)s\n'
-                    'os_region_name = RegionOne\n'
-                    'http_retries = 0\n'
-                    '[service_user]\n'
-                    'send_service_user_token = true\n'
-                    'auth_type = admin_token\n'
-                    'endpoint = %(endpoint)s\n'
-                    'token = nova:service\n' % {'endpoint': endpoint})
-        self.log = os.path.join(directory, 'nova.log')
+            f.write(nova_conf)
+        self.log = os.path.join(directory, name + '.log')
         self.stderr = open(self.log, 'w')
         self.process = subprocess.Popen(
             [sys.executable, DRIVER, config], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -78,18 +82,20 @@ class NovaProcess:
 
 class NovaVolumeAPI:
     """``api.<method>(args)`` runs ``nova.volume.cinder.API().<method>(context, args)`` in
-    the Nova process, with a context of ``user`` in ``project``."""
+    the Nova process, with a context of ``user`` in ``project`` (``context``: its
+    ``token`` and ``catalog``, or ``admin``, as the driver reads them)."""
 
-    def __init__(self, process, user, project):
+    def __init__(self, process, user, project, **context):
         self.nova_process = process
         self.user = user
         self.project = project
+        self.context = context
 
     def __getattr__(self, method):
         def call(*args, **kwargs):
-            answer = self.nova_process.call({
-                'user': self.user, 'project': self.project, 'method': method,
-                'args': args, 'kwargs': kwargs})
+            answer = self.nova_process.call(dict(
+                self.context, user=self.user, project=self.project, method=method,
+                args=args, kwargs=kwargs))
             if 'error' in answer:
                 raise NovaError(answer['error'], answer['message'])
             return answer['result']
