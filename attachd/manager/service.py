@@ -15,7 +15,7 @@ once its backend matches the database:
    capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
 4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
    server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
-   in-process path of ``attachd.manager.rpcapi``;
+   in-process path of ``attachd.common.rpc``;
 5. periodic work on its own thread: reclaiming abandoned reservations
    (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
    finishing volumes whose request was lost while it ran (``[manager] recover_after``).
@@ -35,6 +35,7 @@ from oslo_messaging.rpc import dispatcher
 from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
+from attachd.common import rpc
 from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
@@ -182,16 +183,16 @@ class ManagerService:
         self.service_row = service
 
     def _serve(self):
-        transport = rpcapi.get_transport()
+        transport = rpc.get_transport()
         if transport is None:
-            rpcapi.register_local_manager(self.server_name, self.manager)
+            rpc.register_local_manager(self.server_name, self.manager)
             return
         messaging_conf.set_executor_threads(CONF, CONF.manager.executor_threads)
         target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
                                   version=rpcapi.RPC_API_VERSION)
         self.rpc_server = messaging.get_rpc_server(
             transport, target, [self.manager], executor='threading',
-            serializer=rpcapi.RequestContextSerializer(),
+            serializer=rpc.RequestContextSerializer(),
             access_policy=dispatcher.ExplicitRPCAccessPolicy)
         self.rpc_server.start()
 
@@ -250,7 +251,7 @@ class ManagerService:
             self.rpc_server.wait()
             self.rpc_server = None
         else:
-            rpcapi.unregister_local_manager(self.server_name)
+            rpc.unregister_local_manager(self.server_name)
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
