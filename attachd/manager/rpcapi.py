@@ -7,13 +7,15 @@ Managers listen on topic ``attachd-manager``, one server per backend, named
 API versions:
 
 * 1.0 - create_volume, delete_volume, attachment_update, attachment_delete,
-  initialize_connection, terminate_connection
+  initialize_connection
 * 1.1 - reimage_volume
 * 1.2 - attachment_update returns the attachment as the manager recorded it (before: its
   connection_info), so the API needs no read after it
 
-Each method is sent with the oldest version that has it, so managers pinned to an older
-version (``[manager] rpc_version_cap``) keep serving it during a rolling upgrade.
+Each method is sent with the oldest version that has it in its current form, so managers
+pinned to an older version (``[manager] rpc_version_cap``) keep serving it during a rolling
+upgrade. attachment_update is sent at 1.2 only: no release shipped its 1.0 form, so there is
+no manager that answers with the connection_info alone.
 """
 
 import threading
@@ -237,10 +239,12 @@ class ManagerAPI:
     def attachment_update(self, context, volume, attachment, connector):
         """Connect ``attachment`` to the host of ``connector``.
 
-        :returns: the attachment as recorded (a 1.2 manager), or the connection_info (older
-            managers; the caller reads the attachment then).
+        :returns: the attachment as recorded by the manager (without its volume).
+        :raises ManagerTooOld: the managers are pinned below 1.2 (rolling upgrade).
         """
-        version = '1.2' if self.client.can_send_version('1.2') else '1.0'
+        version = '1.2'
+        if not self.client.can_send_version(version):
+            raise exception.ManagerTooOld(what='attachment updates', version=version)
         return self._call(context, 'attachment_update', version=version, volume=volume,
                           attachment=_without_volume(attachment), connector=connector)
 
@@ -250,11 +254,11 @@ class ManagerAPI:
                           attachment=_without_volume(attachment))
 
     def initialize_connection(self, context, volume, connector):
-        """Legacy os-initialize_connection: connection_info for ``connector``."""
+        """Connect the host of ``connector`` again, for an attachment that is attached
+        already (Nova's hard reboot); nothing is recorded.
+
+        :returns: the connection_info in the legacy nested form.
+        """
         return self._call(context, 'initialize_connection', volume=volume,
                           connector=connector)
 
-    def terminate_connection(self, context, volume, connector):
-        """Legacy os-terminate_connection."""
-        return self._call(context, 'terminate_connection', volume=volume,
-                          connector=connector)
