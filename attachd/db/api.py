@@ -11,7 +11,6 @@ never drift from them.
 
 import os
 import threading
-import weakref
 
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
@@ -84,40 +83,27 @@ def configure():
             directory = os.path.dirname(connection[len('sqlite:///'):])
             if directory:
                 os.makedirs(directory, exist_ok=True)
-        # The engine facade reads the [database] group itself (connection,
-        # slave_connection, pool sizes, retries); attachd sets only what differs from it.
-        main_context_manager.configure(**FACADE_OPTIONS)
+        main_context_manager.configure(**_facade_options(connection))
         main_context_manager.append_on_engine_create(setup_engine)
         _configured = True
 
 
-FACADE_OPTIONS = {
-    'sqlite_fk': True,
+def _facade_options(connection):
+    options = dict(CONF.database.items())
+    options['connection'] = connection
+    options['sqlite_fk'] = True
     # oslo.db's sleep(0) on every connection check-in lets eventlet switch green threads;
     # attachd runs on real threads, where it only forces a GIL hand-over per transaction.
-    'thread_checkin': False,
-}
-
-
-# The key oslo.db's SQLite listeners keep in Connection.info while a transaction is open.
-SQLITE_TRANSACTION_MARKER = 'in_transaction'
-# SQLite engines whose transactions start with BEGIN IMMEDIATE (_sqlite_begin_immediate).
-_IMMEDIATE_ENGINES = weakref.WeakSet()
-
-
-# oslo.db starts SQLite transactions with a plain (deferred) BEGIN from its own "begin"
-# listener, unless the connection's info already holds its "in_transaction" marker. A
-# deferred transaction that reads and then writes fails at once with "database is locked"
-# when another writer got in between, instead of waiting: attachd's listener says BEGIN
-# IMMEDIATE and sets the marker first, and oslo.db's commit/rollback listeners clear it. It
-# listens on the Engine class because SQLAlchemy runs class listeners before those of an
-# engine (oslo.db's), and ignores insert=True for an engine's connection events.
-# attachd/tests/unit/db/test_sqlite_engine.py pins oslo.db's and SQLAlchemy's side of this.
-@event.listens_for(sa.engine.Engine, 'begin')
-def _sqlite_begin_immediate(conn):
-    if conn.engine in _IMMEDIATE_ENGINES and SQLITE_TRANSACTION_MARKER not in conn.info:
-        conn.exec_driver_sql('BEGIN IMMEDIATE')
-        conn.info[SQLITE_TRANSACTION_MARKER] = True
+    options['thread_checkin'] = False
+    # Options of the [database] group that enginefacade does not take.
+    for name in ('backend', 'use_tpool', 'slave_connection', 'db_inc_retry_interval',
+                 'use_db_reconnect', 'db_max_retry_interval', 'db_max_retries',
+                 'db_retry_interval', 'mysql_wsrep_sync_wait', 'asyncio_connection',
+                 'asyncio_slave_connection'):
+        options.pop(name, None)
+    if CONF.database.slave_connection:
+        options['slave_connection'] = CONF.database.slave_connection
+    return options
 
 
 def setup_engine(engine):
@@ -157,7 +143,20 @@ def setup_engine(engine):
             cursor.execute('PRAGMA synchronous = NORMAL')
         cursor.close()
 
-    _IMMEDIATE_ENGINES.add(engine)
+    # oslo.db starts SQLite transactions with a plain (deferred) BEGIN from its own "begin"
+    # listener. A deferred transaction that reads and then writes fails at once with
+    # "database is locked" when another writer got in between, instead of waiting, so
+    # attachd replaces that listener with one that says BEGIN IMMEDIATE. oslo.db's
+    # commit/rollback listeners still clear the same marker.
+    for listener in list(engine.dispatch.begin):
+        if getattr(listener, '__name__', '') == '_sqlite_emit_begin':
+            event.remove(engine, 'begin', listener)
+
+    @event.listens_for(engine, 'begin')
+    def _sqlite_begin(conn):
+        if 'in_transaction' not in conn.info:
+            conn.exec_driver_sql('BEGIN IMMEDIATE')
+            conn.info['in_transaction'] = True
 
     if engine.url.database and engine.url.database != ':memory:':
         _keep_sqlite_connections(engine)
