@@ -81,9 +81,10 @@ class TgtSecurityTest(TgtApiTestCase):
 
         def popen(args, *a, **kw):
             # Whatever path leads to a process (run() included) ends here.
-            if kw.get('shell') or not isinstance(args, list):
+            # processutils hands Popen a tuple: an argument vector all the same.
+            if kw.get('shell') or not isinstance(args, (list, tuple)):
                 forbidden(args, **kw)
-            popened.append(args)
+            popened.append(list(args))
             return real_popen(args, *a, **kw)
 
         self.useFixture(fixtures.MockPatchObject(tgt.processutils, 'execute', spy))
