@@ -81,7 +81,7 @@ def _without_volume(attachment):
     argument of its own already, and serializing it twice costs both sides."""
     if not attachment.obj_attr_is_set('volume'):
         return attachment
-    copy = type(attachment)(attachment._context)
+    copy = type(attachment)(attachment.obj_context)
     for name in attachment.fields:
         if name != 'volume' and attachment.obj_attr_is_set(name):
             setattr(copy, name, getattr(attachment, name))
