@@ -85,7 +85,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
                                            wraps=driver.delete_volume)
         self.useFixture(created)
         self.useFixture(deleted)
-        svc._periodic_loop()
+        svc._periodic_tasks()
         self.assertEqual(VolumeStatus.AVAILABLE, self.reload(lost).status)
         self.assertEqual(VolumeStatus.CREATING, self.reload(young).status)
         self.assertRaises(exception.VolumeNotFound, self.reload, doomed)
