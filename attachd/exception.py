@@ -57,14 +57,6 @@ class InvalidVolume(Invalid):
     msg_fmt = _('Invalid volume: %(reason)s')
 
 
-class InvalidVolumeType(Invalid):
-    msg_fmt = _('Invalid volume type: %(reason)s')
-
-
-class InvalidUUID(Invalid):
-    msg_fmt = _('Expected a UUID but received %(uuid)s.')
-
-
 class InvalidConnector(Invalid):
     msg_fmt = _('Invalid connector: %(reason)s')
 

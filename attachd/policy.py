@@ -72,11 +72,6 @@ def _remember(key, now, allowed):
     _decisions[key] = (now + DECISION_TTL, allowed)
 
 
-def check_is_admin(context):
-    """True when ``context`` passes ``context_is_admin``."""
-    return init().authorize('context_is_admin', {}, context, do_raise=False)
-
-
 def is_allowed(context, action, target):
     """True when ``context`` may perform ``action`` on ``target`` (a dict with the
     resource's ``project_id``); decisions are reused for DECISION_TTL seconds."""

@@ -111,10 +111,6 @@ def connect(context, volume, attachment, connector):
     """
     check_connector(connector)
     recorded = manager_api().attachment_update(context, volume, attachment, connector)
-    if not isinstance(recorded, attachment_obj.VolumeAttachment):
-        # A manager older than RPC 1.2 answers with the connection_info only.
-        recorded = attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
-                                                             project_only=False)
     recorded.volume = volume
     recorded.obj_reset_changes(['volume'])
     return recorded

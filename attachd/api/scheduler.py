@@ -11,6 +11,7 @@ keeps Cinder's asynchronous 202 contract and the caller sees the failure on the 
 
 import random
 
+from attachd.common import rpc
 from attachd.conf import CONF
 from attachd.manager import rpcapi
 from attachd.objects import service as service_obj
@@ -31,7 +32,7 @@ def find_manager(context, volume_type):
     if wanted is None:
         return None
     services = service_obj.ServiceList.get_all(context.elevated(), binary=rpcapi.BINARY)
-    live = [s for s in services if rpcapi.is_up(s) and wanted in (
+    live = [s for s in services if rpc.is_up(s) and wanted in (
         s.backend, (s.capabilities or {}).get('volume_backend_name'))]
     # Several hosts may serve the same backend name: spread the volumes over them.
     return random.choice(live) if live else None

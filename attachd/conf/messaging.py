@@ -6,6 +6,7 @@ empty: without a URL the API calls the manager of its own process (the embedded 
 """
 
 from oslo_config import cfg
+import oslo_messaging as messaging
 from oslo_messaging._drivers import impl_rabbit
 from oslo_messaging import opts as messaging_opts
 from oslo_messaging import transport as messaging_transport
@@ -15,8 +16,12 @@ CONTROL_EXCHANGE = 'attachd'
 # oslo.messaging registers these very objects again when a transport is created; changing
 # their defaults (as its own set_transport_defaults does for control_exchange) keeps the two
 # registrations identical, and survives the configuration resets of test fixtures.
-cfg.set_defaults(messaging_transport._transport_opts, transport_url=None,
-                 control_exchange=CONTROL_EXCHANGE)
+messaging.set_transport_defaults(CONTROL_EXCHANGE)
+# oslo.messaging has no public setter for transport_url's default (nor for the rabbit
+# driver's options below), and registers its own option objects when a transport is
+# created: a copy of them with another default would clash with that registration, and a
+# default set on ``conf`` is forgotten on every configuration reset.
+cfg.set_defaults(messaging_transport._transport_opts, transport_url=None)
 # A silent partition (no reset, no FIN) is noticed by the socket timeouts oslo.messaging
 # derives from the heartbeat threshold: a publish waits that long for the broker's
 # confirmation, a reconnection as long again. 3 s (oslo.messaging: 60) makes a request
@@ -27,10 +32,6 @@ cfg.set_defaults(impl_rabbit.rabbit_opts, heartbeat_timeout_threshold=3)
 
 def register_opts(conf):
     conf.register_opts(messaging_transport._transport_opts)
-
-
-def list_opts():
-    return {'DEFAULT': messaging_transport._transport_opts}
 
 
 def set_executor_threads(conf, threads):

@@ -22,8 +22,10 @@ import subprocess
 import threading
 import time
 
+from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import strutils
 from oslo_utils import uuidutils
 
 from attachd.drivers import base
@@ -153,31 +155,37 @@ class TgtDriver(base.ConnectorDriver):
 
     # --- tgtadm ---------------------------------------------------------------------------
 
-    def _tgtadm(self, *args, secret=None, check=True):
-        """Run tgtadm with ``args``; ``secret`` is an argument shown redacted in logs."""
+    def _tgtadm(self, *args, secret=None):
+        """Run tgtadm with ``args`` and return its output.
+
+        oslo.concurrency logs the command and its output with passwords masked
+        (``--password <secret>``); ``secret`` is also taken out of tgtadm's own messages.
+        """
         cmd = ['tgtadm', '--control-port', str(self.options.tgt_control_port),
                '--lld', 'iscsi'] + [str(a) for a in args]
-        shown = ' '.join(_REDACTED if (secret and a == secret) else a for a in cmd)
-        LOG.debug('Running %s', shown)
+        shown = strutils.mask_password(' '.join(cmd))
         try:
             # An argument list and no shell; every name in it was validated.
-            result = subprocess.run(cmd, capture_output=True, text=True,  # noqa: S603
-                                    timeout=self.options.tgt_command_timeout)
+            stdout, _stderr = processutils.execute(
+                *cmd, timeout=self.options.tgt_command_timeout)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise exception.DriverError(reason=_('%(cmd)s failed: %(exc)s')
                                         % {'cmd': shown, 'exc': type(exc).__name__})
-        if check and result.returncode != 0:
-            error = (result.stderr or result.stdout).strip()
+        except processutils.ProcessExecutionError as exc:
+            error = (exc.stderr or exc.stdout or '').strip()
             if secret:
                 error = error.replace(secret, _REDACTED)
-            raise exception.DriverError(reason=_('%(cmd)s failed (%(rc)d): %(err)s')
-                                        % {'cmd': shown, 'rc': result.returncode,
+            raise exception.DriverError(reason=_('%(cmd)s failed (%(rc)s): %(err)s')
+                                        % {'cmd': shown, 'rc': exc.exit_code,
                                            'err': error})
-        return result
+        return stdout
 
     def _daemon_running(self):
-        result = self._tgtadm('--op', 'show', '--mode', 'system', check=False)
-        return result.returncode == 0
+        try:
+            self._tgtadm('--op', 'show', '--mode', 'system')
+        except exception.DriverError:
+            return False
+        return True
 
     def _pid_file(self):
         return os.path.join(self.options.tgt_volumes_dir,
@@ -197,8 +205,9 @@ class TgtDriver(base.ConnectorDriver):
         cmd = ['tgtd', '--control-port', str(self.options.tgt_control_port),
                '--iscsi', 'portal=%s' % portal, '--pid-file', self._pid_file()]
         try:
-            subprocess.run(cmd, capture_output=True, timeout=30, check=True)  # noqa: S603
-        except (OSError, subprocess.SubprocessError) as exc:
+            processutils.execute(*cmd, timeout=30)
+        except (OSError, subprocess.SubprocessError,
+                processutils.ProcessExecutionError) as exc:
             raise exception.DriverError(reason=_('starting tgtd failed: %s') % exc)
         deadline = time.monotonic() + 10
         while not self._daemon_running():
@@ -207,7 +216,7 @@ class TgtDriver(base.ConnectorDriver):
             time.sleep(0.05)
 
     def _targets(self):
-        return parse_targets(self._tgtadm('--op', 'show', '--mode', 'target').stdout)
+        return parse_targets(self._tgtadm('--op', 'show', '--mode', 'target'))
 
     # --- names ----------------------------------------------------------------------------
 
@@ -323,7 +332,7 @@ class TgtDriver(base.ConnectorDriver):
         return update
 
     def _ensure_account(self, user, secret):
-        accounts = parse_accounts(self._tgtadm('--op', 'show', '--mode', 'account').stdout)
+        accounts = parse_accounts(self._tgtadm('--op', 'show', '--mode', 'account'))
         if user in accounts:
             # Recreate it: the secret tgtd holds may be an older one of this user.
             self._tgtadm('--op', 'delete', '--mode', 'account', '--user', user)
@@ -384,7 +393,7 @@ class TgtDriver(base.ConnectorDriver):
             self._tgtadm('--op', 'delete', '--force', '--mode', 'target',
                          '--tid', target['tid'])
             accounts = parse_accounts(
-                self._tgtadm('--op', 'show', '--mode', 'account').stdout)
+                self._tgtadm('--op', 'show', '--mode', 'account'))
             for user in target['accounts']:
                 if user in accounts:
                     self._tgtadm('--op', 'delete', '--mode', 'account', '--user', user)

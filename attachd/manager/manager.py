@@ -198,8 +198,7 @@ class Manager:
         On any failure the access granted here is revoked (and the export removed when no
         other attachment uses it); the attachment and the volume keep their previous state.
 
-        :returns: the attachment as recorded (1.2; 1.0 and 1.1 callers ignore it and read
-            the attachment again).
+        :returns: the attachment as recorded.
         """
         with self._volume_lock(volume.id):
             self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
@@ -284,8 +283,9 @@ class Manager:
 
     @messaging.expose
     def initialize_connection(self, context, volume, connector):
-        """Legacy connection without an attachment id: export and connect; the caller
-        records it on the volume's reserved attachment."""
+        """Legacy connection without an attachment id (os-initialize_connection for a
+        host that is attached already: Nova's hard reboot): export and connect again;
+        nothing is recorded."""
         with self._volume_lock(volume.id):
             self._validate_connector(connector)
             others = self._other_connectors(context, volume.id, None)
@@ -303,18 +303,6 @@ class Manager:
             data.setdefault('encrypted', bool(volume.encryption_key_id))
             data.setdefault('qos_specs', None)
             return conn_info
-
-    @messaging.expose
-    def terminate_connection(self, context, volume, connector):
-        """Legacy disconnection of the host of ``connector``."""
-        with self._volume_lock(volume.id):
-            others = [c for c in self._other_connectors(context, volume.id, None)
-                      if not self.driver.shares_connection(c, connector)]
-            with driver_errors(volume.id, 'Disconnecting'):
-                shared = bool(self.driver.terminate_connection(volume, connector, others))
-                if not others and not shared:
-                    self.driver.remove_export(volume)
-            return shared
 
     # --- maintenance (not exposed over RPC) -----------------------------------------------
 

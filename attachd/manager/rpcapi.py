@@ -1,36 +1,34 @@
 """Client side of the manager RPC API: what the API process asks of managers.
 
 Managers listen on topic ``attachd-manager``, one server per backend, named
-``<host>@<backend>`` (the volume's ``host``). With ``[DEFAULT] transport_url`` set the calls
-travel over oslo.messaging; without it (the embedded ``attachd-all``) they go to the manager
-of this process through :class:`LocalClient`, which keeps the same interface and the same
-serialization of objects but has no broker and no fake-driver delay.
+``<host>@<backend>`` (the volume's ``host``). The transport, over a broker or in-process
+(the embedded ``attachd-all``), is ``attachd.common.rpc``'s.
 
 API versions:
 
 * 1.0 - create_volume, delete_volume, attachment_update, attachment_delete,
-  initialize_connection, terminate_connection
+  initialize_connection
 * 1.1 - reimage_volume
 * 1.2 - attachment_update returns the attachment as the manager recorded it (before: its
   connection_info), so the API needs no read after it
 
-Each method is sent with the oldest version that has it, so managers pinned to an older
-version (``[manager] rpc_version_cap``) keep serving it during a rolling upgrade.
+Each method is sent with the oldest version that has it in its current form, so managers
+pinned to an older version (``[manager] rpc_version_cap``) keep serving it during a rolling
+upgrade. attachment_update is sent at 1.2 only: no release shipped its 1.0 form, so there is
+no manager that answers with the connection_info alone.
 """
 
 import threading
 import time
 
-import futurist
 from kombu import exceptions as kombu_exceptions
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from attachd.common import rpc
 from attachd.conf import CONF
-from attachd import context as a_context
 from attachd import exception
 from attachd.i18n import _
-from attachd.objects import base as objects_base
 from attachd.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
@@ -38,7 +36,6 @@ LOG = logging.getLogger(__name__)
 TOPIC = 'attachd-manager'
 BINARY = 'attachd-manager'
 RPC_API_VERSION = '1.2'
-ALLOWED_EXMODS = ['attachd.exception']
 # How long a manager's service row, once read and found up, is trusted (ManagerAPI).
 ALIVE_CACHE_SECONDS = 1.0
 
@@ -49,136 +46,10 @@ _BROKER_ERRORS = (kombu_exceptions.KombuError, OSError)
 # What a manager's database failure is called when it crosses the broker: the class names
 # oslo.messaging gives in RemoteError.exc_type for oslo.db's and SQLAlchemy's errors of an
 # unreachable or failing database (only attachd's own exceptions travel as themselves,
-# ALLOWED_EXMODS). Like the API's own database errors (attachd.db.api.
+# rpc.ALLOWED_EXMODS). Like the API's own database errors (attachd.db.api.
 # is_db_connection_error), they are a 503.
 REMOTE_DB_UNAVAILABLE = frozenset(['DBConnectionError', 'DBDeadlock', 'DBError',
                                    'OperationalError', 'DisconnectionError'])
-
-_transport = None
-_transport_lock = threading.Lock()
-
-
-def get_transport():
-    """The process's RPC transport (created once), or None in the embedded mode."""
-    global _transport
-    if not CONF.transport_url:
-        return None
-    with _transport_lock:
-        if _transport is None:
-            _transport = messaging.get_rpc_transport(CONF, allowed_remote_exmods=ALLOWED_EXMODS)
-        return _transport
-
-
-class RequestContextSerializer(messaging.Serializer):
-    """Carries attachd's RequestContext and objects across RPC."""
-
-    def __init__(self, base=None):
-        self._base = base or objects_base.AttachdObjectSerializer()
-
-    def serialize_entity(self, ctxt, entity):
-        return self._base.serialize_entity(ctxt, entity)
-
-    def deserialize_entity(self, ctxt, entity):
-        return self._base.deserialize_entity(ctxt, entity)
-
-    def serialize_context(self, ctxt):
-        return ctxt.to_dict()
-
-    def deserialize_context(self, ctxt):
-        return a_context.RequestContext.from_dict(ctxt)
-
-
-def version_is_compatible(available, wanted):
-    """True when a peer at version ``available`` can handle a ``wanted`` message: the same
-    major version, and a minor version at least as high."""
-    have = tuple(int(p) for p in available.split('.'))
-    want = tuple(int(p) for p in wanted.split('.'))
-    return have[0] == want[0] and have[1:] >= want[1:]
-
-
-# --- the in-process path of the embedded mode ---------------------------------------------------
-
-_local_managers = {}
-_local_executor = None
-
-
-def register_local_manager(server, manager):
-    """Make ``manager`` answer local calls addressed to ``server`` (``<host>@<backend>``)."""
-    _local_managers[server] = manager
-
-
-def unregister_local_manager(server):
-    _local_managers.pop(server, None)
-
-
-def is_up(service):
-    """True when the manager of ``service`` can be sent work.
-
-    A manager in this process (the embedded mode) is alive while it is registered, by
-    construction: a heartbeat thread starved of CPU must not make the API refuse it. Any
-    other manager is alive while its heartbeat is fresh (``Service.is_up``).
-    """
-    if get_transport() is None:
-        return '%s@%s' % (service.host, service.backend) in _local_managers
-    return service.is_up
-
-
-def _executor():
-    global _local_executor
-    if _local_executor is None:
-        _local_executor = futurist.ThreadPoolExecutor(max_workers=CONF.manager.executor_threads)
-    return _local_executor
-
-
-class LocalClient:
-    """oslo.messaging's RPCClient interface, served by managers of this process.
-
-    Arguments and results go through the same serializer as over a broker, so the manager
-    gets its own copies of objects, as it would in another process.
-    """
-
-    def __init__(self, serializer, server=None, version_cap=None):
-        self.serializer = serializer
-        self.server = server
-        self.version_cap = version_cap
-
-    def prepare(self, server=None, version=None, timeout=None, **kwargs):
-        return LocalClient(self.serializer, server or self.server, self.version_cap)
-
-    def can_send_version(self, version):
-        return version_is_compatible(self.version_cap or RPC_API_VERSION, version)
-
-    def _manager(self):
-        try:
-            return _local_managers[self.server]
-        except KeyError:
-            # Not a broker failure: this process's manager for the backend is not running.
-            raise exception.ManagerUnavailable(backend=self.server) from None
-
-    def _invoke(self, ctxt, method, kwargs):
-        manager = self._manager()
-        s = self.serializer
-        wire_ctxt = s.serialize_context(ctxt)
-        wire_args = {k: s.serialize_entity(ctxt, v) for k, v in kwargs.items()}
-        m_ctxt = s.deserialize_context(wire_ctxt)
-        m_args = {k: s.deserialize_entity(m_ctxt, v) for k, v in wire_args.items()}
-        result = getattr(manager, method)(m_ctxt, **m_args)
-        return s.deserialize_entity(ctxt, s.serialize_entity(m_ctxt, result))
-
-    def call(self, ctxt, method, **kwargs):
-        return self._invoke(ctxt, method, kwargs)
-
-    def cast(self, ctxt, method, **kwargs):
-        manager_ctxt = ctxt
-
-        def run():
-            try:
-                self._invoke(manager_ctxt, method, kwargs)
-            except Exception:
-                LOG.exception('Local cast %s to %s failed', method, self.server)
-        self._manager()
-        _executor().submit(run)
-
 
 def _without_remote_trace(exc):
     """A manager's exception as callers may see it.
@@ -210,7 +81,7 @@ def _without_volume(attachment):
     argument of its own already, and serializing it twice costs both sides."""
     if not attachment.obj_attr_is_set('volume'):
         return attachment
-    copy = type(attachment)(attachment._context)
+    copy = type(attachment)(attachment.obj_context)
     for name in attachment.fields:
         if name != 'volume' and attachment.obj_attr_is_set(name):
             setattr(copy, name, getattr(attachment, name))
@@ -232,15 +103,15 @@ class ManagerAPI:
 
     def __init__(self):
         target = messaging.Target(topic=TOPIC, version=RPC_API_VERSION)
-        serializer = RequestContextSerializer()
-        transport = get_transport()
+        serializer = rpc.RequestContextSerializer()
+        transport = rpc.get_transport()
         version_cap = CONF.manager.rpc_version_cap
         self._alive = {}
         # Per manager (<host>@<backend>): how many more threads may wait for its answers.
         self._slots = {}
         self._slots_lock = threading.Lock()
         if transport is None:
-            self.client = LocalClient(serializer, version_cap=version_cap)
+            self.client = rpc.LocalClient(serializer, version_cap=version_cap)
         else:
             self.client = messaging.get_rpc_client(transport, target,
                                                    version_cap=version_cap,
@@ -262,7 +133,7 @@ class ManagerAPI:
 
     def _check_alive(self, context, volume):
         """Raise ManagerUnavailable unless the volume's manager heartbeats (or, in the
-        embedded mode, is registered in this process: :func:`is_up`).
+        embedded mode, is registered in this process: :func:`attachd.common.rpc.is_up`).
 
         A service row found up is reused for ``ALIVE_CACHE_SECONDS``: reading it cost one
         query per update and delete, for a heartbeat that changes every
@@ -270,8 +141,8 @@ class ManagerAPI:
         row that looks down is always read again, so a cached row never hides a manager that
         stopped for longer than ``service_down_time`` plus that second.
         """
-        if isinstance(self.client, LocalClient):
-            if volume.host not in _local_managers:
+        if isinstance(self.client, rpc.LocalClient):
+            if not rpc.is_local_manager(volume.host):
                 raise exception.ManagerUnavailable(backend=volume.host)
             return
         now = time.monotonic()
@@ -308,7 +179,7 @@ class ManagerAPI:
         """
         volume = kwargs['volume']
         cctxt = self._prepare(context, volume, version=version)
-        if isinstance(self.client, LocalClient):
+        if isinstance(self.client, rpc.LocalClient):
             return self._send_call(cctxt, context, method, volume, kwargs)
         slots = self._manager_slots(volume.host)
         if not slots.acquire(blocking=False):
@@ -368,10 +239,12 @@ class ManagerAPI:
     def attachment_update(self, context, volume, attachment, connector):
         """Connect ``attachment`` to the host of ``connector``.
 
-        :returns: the attachment as recorded (a 1.2 manager), or the connection_info (older
-            managers; the caller reads the attachment then).
+        :returns: the attachment as recorded by the manager (without its volume).
+        :raises ManagerTooOld: the managers are pinned below 1.2 (rolling upgrade).
         """
-        version = '1.2' if self.client.can_send_version('1.2') else '1.0'
+        version = '1.2'
+        if not self.client.can_send_version(version):
+            raise exception.ManagerTooOld(what='attachment updates', version=version)
         return self._call(context, 'attachment_update', version=version, volume=volume,
                           attachment=_without_volume(attachment), connector=connector)
 
@@ -381,11 +254,11 @@ class ManagerAPI:
                           attachment=_without_volume(attachment))
 
     def initialize_connection(self, context, volume, connector):
-        """Legacy os-initialize_connection: connection_info for ``connector``."""
+        """Connect the host of ``connector`` again, for an attachment that is attached
+        already (Nova's hard reboot); nothing is recorded.
+
+        :returns: the connection_info in the legacy nested form.
+        """
         return self._call(context, 'initialize_connection', volume=volume,
                           connector=connector)
 
-    def terminate_connection(self, context, volume, connector):
-        """Legacy os-terminate_connection."""
-        return self._call(context, 'terminate_connection', volume=volume,
-                          connector=connector)

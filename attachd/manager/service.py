@@ -15,14 +15,16 @@ once its backend matches the database:
    capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
 4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
    server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
-   in-process path of ``attachd.manager.rpcapi``;
+   in-process path of ``attachd.common.rpc``;
 5. periodic work on its own thread: reclaiming abandoned reservations
    (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
    finishing volumes whose request was lost while it ran (``[manager] recover_after``);
    and, on another thread, purging the API's expired idempotency keys
    (``[api] idempotency_purge_interval``).
 
-Threads only, no eventlet.
+Threads only, no eventlet: the heartbeat and the periodic work are oslo.service looping
+calls on its threading backend, which the entry points select
+(:func:`attachd.common.concurrency.use_native_threads`).
 """
 
 import datetime
@@ -34,9 +36,11 @@ import time
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
+from oslo_service import loopingcall
 from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
+from attachd.common import rpc
 from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
@@ -103,8 +107,7 @@ class ManagerService:
         self.manager = None
         self.service_row = None
         self.rpc_server = None
-        self._stop = threading.Event()
-        self._threads = []
+        self._loops = []
         self._last_reclaim = 0.0
         self.context = a_context.get_admin_context()
 
@@ -124,11 +127,11 @@ class ManagerService:
         self.manager.recover(self.context)
         self._register(driver)
         self._serve()
-        self._spawn('heartbeat', self._heartbeat_loop, CONF.manager.report_interval)
-        self._spawn('periodic', self._periodic_loop, self._periodic_interval())
+        self._start_loop(self._heartbeat, CONF.manager.report_interval)
+        self._start_loop(self._periodic_tasks, self._periodic_interval())
         if CONF.api.idempotency_purge_interval:
-            self._spawn('idempotency-purge', self.purge_idempotency_keys,
-                        CONF.api.idempotency_purge_interval)
+            self._start_loop(self.purge_idempotency_keys,
+                             CONF.api.idempotency_purge_interval)
         LOG.info('Manager %s serving (driver %s, %s)', self.server_name,
                  type(driver).__name__,
                  'RPC over %s' % self._transport_kind() if self.rpc_server else 'in-process')
@@ -188,37 +191,32 @@ class ManagerService:
         self.service_row = service
 
     def _serve(self):
-        transport = rpcapi.get_transport()
+        transport = rpc.get_transport()
         if transport is None:
-            rpcapi.register_local_manager(self.server_name, self.manager)
+            rpc.register_local_manager(self.server_name, self.manager)
             return
         messaging_conf.set_executor_threads(CONF, CONF.manager.executor_threads)
         target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
                                   version=rpcapi.RPC_API_VERSION)
         self.rpc_server = messaging.get_rpc_server(
             transport, target, [self.manager], executor='threading',
-            serializer=rpcapi.RequestContextSerializer(),
+            serializer=rpc.RequestContextSerializer(),
             access_policy=dispatcher.ExplicitRPCAccessPolicy)
         self.rpc_server.start()
 
-    def _spawn(self, name, loop, interval):
-        thread = threading.Thread(target=self._run_every, args=(loop, interval),
-                                  name='%s-%s' % (name, self.server_name), daemon=True)
-        thread.start()
-        self._threads.append(thread)
+    def _start_loop(self, function, interval):
+        """Call ``function`` every ``interval`` seconds, the first time after one interval.
 
-    def _run_every(self, function, interval):
-        while not self._stop.wait(interval):
-            try:
-                function()
-            except Exception:
-                # A periodic task that fails now may succeed next time (database back).
-                LOG.exception('Periodic task %s of %s failed', function.__name__,
-                              self.server_name)
+        A call that fails is logged and the loop goes on (stop_on_exception=False): a
+        periodic task that fails now may succeed next time (the database back).
+        """
+        loop = loopingcall.FixedIntervalLoopingCall(function)
+        loop.start(interval, initial_delay=interval, stop_on_exception=False)
+        self._loops.append(loop)
 
     # --- periodic work ---------------------------------------------------------------------
 
-    def _heartbeat_loop(self):
+    def _heartbeat(self):
         self.service_row.heartbeat()
 
     @staticmethod
@@ -228,7 +226,7 @@ class ManagerService:
             interval = min(interval, CONF.attachments.reclaim_interval)
         return interval
 
-    def _periodic_loop(self):
+    def _periodic_tasks(self):
         self.check_exports()
         if CONF.manager.recover_after:
             self.manager.recover(self.context, older_than=timeutils.utcnow(
@@ -262,16 +260,17 @@ class ManagerService:
     def stop(self):
         """Stop serving and the periodic tasks; the row stays, marked down (a manager
         started next for the backend need not wait to see whether it is alive)."""
-        self._stop.set()
+        for loop in self._loops:
+            loop.stop()
         if self.rpc_server is not None:
             self.rpc_server.stop()
             self.rpc_server.wait()
             self.rpc_server = None
         else:
-            rpcapi.unregister_local_manager(self.server_name)
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
+            rpc.unregister_local_manager(self.server_name)
+        for loop in self._loops:
+            loop.wait()
+        self._loops = []
         if self.service_row is not None:
             try:
                 self.service_row.mark_down()
@@ -297,6 +296,13 @@ def start_all(backends=None):
     return services
 
 
+# Not oslo.service's launchers: on its threading backend ServiceLauncher and
+# ProcessLauncher run every service in a child process under cotyledon, which respawns a
+# child that exits. attachd-manager would become a supervisor and a worker (the pid that
+# systemd and the tests signal is no longer the manager's), a ManagerAlreadyRunning would
+# be restarted forever instead of ending the command with status 1, and attachd-all runs
+# the API and the managers in one process. Its in-process Launcher installs no signal
+# handler. attachd/tests/unit/manager/test_service.py pins the child-process part.
 class StopSignals:
     """SIGTERM and SIGINT, caught from the moment this context is entered.
 

@@ -85,13 +85,9 @@ class ObjectListBase(base.ObjectListBase):
     """Base of attachd's object lists."""
 
 
-def obj_make_list(context, list_obj, item_cls, db_list, **extra):
-    """Fill ``list_obj`` with ``item_cls`` objects made from model rows."""
-    list_obj.objects = [item_cls._from_db_object(context, item_cls(context), row, **extra)
-                        for row in db_list]
-    list_obj._context = context
-    list_obj.obj_reset_changes()
-    return list_obj
+# Fill a list object with item objects made from model rows, each through the item
+# class's _from_db_object: oslo.versionedobjects' own helper.
+obj_make_list = base.obj_make_list
 
 
 class AttachdObjectSerializer(base.VersionedObjectSerializer):

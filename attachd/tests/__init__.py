@@ -2,6 +2,12 @@
 
 import os
 
+from attachd.common import concurrency
+
+# As in the console scripts: oslo.service's threading backend (the manager's looping calls
+# run on real threads), no eventlet.
+concurrency.use_native_threads()
+
 # oslo.db's provisioning looks for these servers (the "opportunistic" convention). SQLite is
 # a file, not ":memory:", so that tests with threads share one database.
 os.environ.setdefault(

@@ -16,7 +16,6 @@ from oslo_db.sqlalchemy import test_fixtures
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from oslotest import base
-from sqlalchemy import event
 
 from attachd.conf import CONF
 from attachd import context as a_context
@@ -171,9 +170,7 @@ def _plain_sqlite_begin(engine):
     """Undo attachd's BEGIN IMMEDIATE before oslo.db drops the test database: its
     provisioning inspects the schema on a second connection while the first holds a
     transaction, which would wait on itself."""
-    for listener in list(engine.dispatch.begin):
-        if getattr(listener, '__name__', '') == '_sqlite_begin':
-            event.remove(engine, 'begin', listener)
+    db_api.plain_sqlite_begin(engine)
 
 
 class MySQLMixin:

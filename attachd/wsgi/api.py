@@ -35,15 +35,26 @@ def _config_files():
     return files
 
 
+_application = None
+
+
 def init_application():
-    """Parse the configuration, set up logging and return the paste-loaded application."""
-    files = _config_files()
-    logging.register_options(CONF)
-    CONF([], project='attachd', version=version.version_info.version_string(),
-         default_config_files=files)
-    logging.setup(CONF, 'attachd')
-    objects.register_all()
-    return app.make_app(CONF)
+    """Parse the configuration, set up logging and return the paste-loaded application.
+
+    Once per process: later calls return the same application. pbr's ``attachd-wsgi``
+    script (the ``wsgi_scripts`` entry point) calls it after importing this module, which
+    built it already, and the configuration cannot be parsed twice.
+    """
+    global _application
+    if _application is None:
+        files = _config_files()
+        logging.register_options(CONF)
+        CONF([], project='attachd', version=version.version_info.version_string(),
+             default_config_files=files)
+        logging.setup(CONF, 'attachd')
+        objects.register_all()
+        _application = app.make_app(CONF)
+    return _application
 
 
 application = init_application()

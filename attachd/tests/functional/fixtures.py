@@ -19,6 +19,7 @@ import webob
 
 from attachd.api import app as api_app
 from attachd.api import attach
+from attachd.common import rpc
 from attachd import compute
 from attachd.conf import CONF
 from attachd import context
@@ -75,8 +76,8 @@ class APIFixture(fixtures.Fixture):
         if self.with_manager:
             self.driver = fake.FakeDriver(CONF, BACKEND)
             self.manager = manager_mod.Manager(HOST, BACKEND, self.driver)
-            rpcapi.register_local_manager(SERVER, self.manager)
-            self.addCleanup(rpcapi.unregister_local_manager, SERVER)
+            rpc.register_local_manager(SERVER, self.manager)
+            self.addCleanup(rpc.unregister_local_manager, SERVER)
             self.service = service_obj.Service(
                 context.get_admin_context(), host=HOST, binary=rpcapi.BINARY,
                 backend=BACKEND, topic=rpcapi.TOPIC,

@@ -8,7 +8,7 @@ import webob
 from attachd.api import middleware
 from attachd import context
 from attachd import exception
-from attachd.manager import rpcapi
+from attachd.common import rpc
 from attachd.objects import volume as volume_obj
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
@@ -72,7 +72,7 @@ class FailureTest(APITestCase):
         attachment = self.create(volume['id']).json['attachment']
         # The in-process manager of the embedded mode is down when it is no longer
         # registered (whatever its heartbeat says).
-        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        rpc.unregister_local_manager(api_fixtures.SERVER)
         response = self.client.put('/v3/attachments/%s' % attachment['id'],
                                    {'attachment': {'connector': CONNECTOR}})
         self.assertEqual(503, response.status_int)

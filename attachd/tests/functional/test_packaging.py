@@ -1,7 +1,7 @@
 """A plain ``pip install .`` in a fresh virtualenv, as an operator would make it: every
-console script answers ``--help`` (each of its imports is a declared requirement), and
-``attachd-all`` run from outside the source tree finds its installed paste file and
-migrations and serves."""
+console script answers ``--help`` (each of its imports is a declared requirement), the
+``attachd-wsgi`` entry point builds the application, and ``attachd-all`` run from outside
+the source tree finds its installed paste file and migrations and serves."""
 
 import configparser
 import os
@@ -71,6 +71,32 @@ class PlainInstallTest(base.TestCase):
                                   env=self.env, capture_output=True, text=True, timeout=60)
             self.assertEqual(0, proc.returncode, '%s: %s' % (script, proc.stderr[-2000:]))
             self.assertIn('usage:', proc.stdout)
+
+    def test_the_wsgi_script_entry_point_builds_the_application(self):
+        # What a WSGI server (or pbr's attachd-wsgi script) loads: the entry point, found
+        # through the installed metadata, called with a configuration file.
+        conf = os.path.join(self.workdir, 'attachd.conf')
+        with open(conf, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n' % os.path.join(self.workdir, 'state'))
+        code = ('from importlib import metadata\n'
+                '(ep,) = [e for e in metadata.entry_points(group="wsgi_scripts")\n'
+                '         if e.name == "attachd-wsgi"]\n'
+                'app = ep.load()()\n'
+                'assert callable(app), app\n'
+                'print("loaded", ep.value)\n')
+        proc = subprocess.run([self.bin('python'), '-c', code], cwd=self.workdir,
+                              env=dict(self.env, ATTACHD_CONFIG_FILE=conf),
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])
+        self.assertIn('loaded attachd.wsgi.api:init_application', proc.stdout)
+        # pbr's script for the entry point, imported as a WSGI server imports it.
+        code = ('import runpy\n'
+                'script = runpy.run_path(%r, run_name="attachd_wsgi")\n'
+                'assert callable(script["application"])\n' % self.bin('attachd-wsgi'))
+        proc = subprocess.run([self.bin('python'), '-c', code], cwd=self.workdir,
+                              env=dict(self.env, ATTACHD_CONFIG_FILE=conf),
+                              capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])
 
     def test_installed_attachd_all_serves_from_outside_the_source_tree(self):
         port = deploy_base.free_port()

@@ -1,5 +1,6 @@
 """The processes attachd starts run on native threads, without importing eventlet."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -62,3 +63,46 @@ class ManagerFootprintTest(base.TestCase):
         result = subprocess.run([sys.executable, '-c', code], capture_output=True,
                                 text=True, timeout=120, check=True)
         self.assertEqual('False', result.stdout.strip())
+
+
+# Prints the eventlet modules a process imported (blocked ones count as not imported).
+EVENTLET_MODULES = '''
+print(sorted(name for name, module in sys.modules.items()
+             if module is not None and (name == 'eventlet' or name.startswith('eventlet.'))))
+'''
+
+
+class NoEventletTest(base.TestCase):
+    """No entry point of attachd imports eventlet, neither when its module is imported nor
+    once the API application is built."""
+
+    def _eventlet_modules(self, code, env=None):
+        code = 'import sys\n' + textwrap.dedent(code) + EVENTLET_MODULES
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                                timeout=120, env=env)
+        self.assertEqual(0, result.returncode, result.stderr)
+        # The last line: logging (a noauth warning) may come before it.
+        return result.stdout.strip().splitlines()[-1]
+
+    def test_console_scripts_import_no_eventlet(self):
+        for module in ('attachd.cmd.api', 'attachd.cmd.manager', 'attachd.cmd.all',
+                       'attachd.cmd.manage', 'attachd.cmd.status'):
+            self.assertEqual('[]', self._eventlet_modules('import %s' % module), module)
+
+    def test_the_built_wsgi_application_imports_no_eventlet(self):
+        config = os.path.join(self.state_path, 'attachd.conf')
+        with open(config, 'w') as f:
+            f.write('[DEFAULT]\nstate_path = %s\n'
+                    '[database]\nconnection = sqlite:///%s/attachd.sqlite\n'
+                    % (self.state_path, self.state_path))
+        env = dict(os.environ, ATTACHD_CONFIG_FILE=config)
+        env.pop('ATTACHD_CONFIG_FILES', None)
+        self.assertEqual('[]', self._eventlet_modules('''
+            import attachd.wsgi.api
+            assert callable(attachd.wsgi.api.application)
+            import oslo_messaging, futurist, oslo_service.loopingcall
+        ''', env=env))
+
+    def test_the_check_sees_eventlet_when_it_is_imported(self):
+        # The check itself can fail.
+        self.assertIn("'eventlet'", self._eventlet_modules('import eventlet'))

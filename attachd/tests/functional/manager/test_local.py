@@ -85,7 +85,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
                                            wraps=driver.delete_volume)
         self.useFixture(created)
         self.useFixture(deleted)
-        svc._periodic_loop()
+        svc._periodic_tasks()
         self.assertEqual(VolumeStatus.AVAILABLE, self.reload(lost).status)
         self.assertEqual(VolumeStatus.CREATING, self.reload(young).status)
         self.assertRaises(exception.VolumeNotFound, self.reload, doomed)
@@ -248,36 +248,21 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         api = self.api()
         self.useFixture(fixtures.MockPatchObject(attach, 'manager_api', lambda: api))
 
-    def test_managers_pinned_to_1_0_still_connect_and_delete(self):
-        # Methods of 1.0 are sent as 1.0: a cap below the newest version must not stop them.
-        self.flags(rpc_version_cap='1.0', group='manager')
+    def test_managers_pinned_below_1_2_refuse_updates_but_delete(self):
+        # attachment_update exists at 1.2 only (its 1.0 form never shipped): under a lower
+        # cap the API refuses it before anything is sent; 1.0 methods still go out at 1.0.
         self._attach_api_uses_this_transport()
         volume = self.volume()
         attachment = self.reserve(volume)
         recorded = attach.connect(self.ctx, volume, attachment, mbase.connector())
-        self.assertEqual(AttachStatus.ATTACHING, recorded.attach_status)
-        self.assertEqual(attachment.id, recorded.connection_info['attachment_id'])
+        self.flags(rpc_version_cap='1.1', group='manager')
+        self._attach_api_uses_this_transport()
+        exc = self.assertRaises(exception.ManagerTooOld, attach.connect, self.ctx, volume,
+                                recorded, mbase.connector('compute2'))
+        self.assertEqual(503, exc.code)
+        self.assertEqual('compute1', self.attachment(attachment.id).attached_host)
         attach.delete(self.ctx, volume, recorded)
         self.assertEqual(VolumeStatus.AVAILABLE, self.reload(volume).status)
-
-    def test_update_answered_by_a_manager_older_than_1_2(self):
-        # A 1.0/1.1 manager answers attachment_update with the connection_info only: the API
-        # reads the attachment as recorded instead.
-        self._attach_api_uses_this_transport()
-        volume = self.volume()
-        attachment = self.reserve(volume)
-        real = rpcapi.ManagerAPI.attachment_update
-
-        def old_manager(api, *args):
-            return real(api, *args).connection_info
-
-        self.useFixture(fixtures.MockPatchObject(rpcapi.ManagerAPI, 'attachment_update',
-                                                 old_manager))
-        recorded = attach.connect(self.ctx, volume, attachment, mbase.connector())
-        self.assertEqual(AttachStatus.ATTACHING, recorded.attach_status)
-        self.assertEqual('compute1', recorded.attached_host)
-        self.assertEqual(attachment.id, recorded.connection_info['attachment_id'])
-        self.assertEqual(volume.id, recorded.volume.id)
 
     def test_update_answers_the_recorded_attachment_without_its_volume(self):
         volume = self.volume()

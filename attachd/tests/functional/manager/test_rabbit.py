@@ -11,6 +11,7 @@ import uuid
 import oslo_messaging as messaging
 from oslo_utils import timeutils
 
+from attachd.common import rpc
 from attachd import exception
 from attachd.manager import rpcapi
 from attachd.objects import service as service_obj
@@ -38,7 +39,7 @@ class RabbitManagerTest(RabbitMixin, test_local.LocalManagerTest):
     def test_goes_over_the_broker(self):
         self.assertIsInstance(self.api().client, messaging.RPCClient)
         self.assertIsNotNone(self.svc.rpc_server)
-        self.assertEqual([], list(rpcapi._local_managers))
+        self.assertEqual([], list(rpc._local_managers))
 
     def test_errors_keep_their_class_across_the_broker(self):
         volume = self.volume()
@@ -53,8 +54,8 @@ class RabbitManagerTest(RabbitMixin, test_local.LocalManagerTest):
         volume = self.volume()
         attachment = self.reserve(volume)
         client = messaging.get_rpc_client(
-            rpcapi.get_transport(), messaging.Target(topic=rpcapi.TOPIC, version='2.0'),
-            serializer=rpcapi.RequestContextSerializer())
+            rpc.get_transport(), messaging.Target(topic=rpcapi.TOPIC, version='2.0'),
+            serializer=rpc.RequestContextSerializer())
         cctxt = client.prepare(server=volume.host, timeout=10)
         exc = self.assertRaises(messaging.RemoteError, cctxt.call, self.ctx,
                                 'attachment_update', volume=volume, attachment=attachment,

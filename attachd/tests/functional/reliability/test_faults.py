@@ -15,7 +15,7 @@ from oslo_serialization import jsonutils
 from attachd.db import api as db_api
 from attachd.db import models
 from attachd.drivers import fake
-from attachd.manager import rpcapi
+from attachd.common import rpc
 from attachd.manager import service as manager_service
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
@@ -212,14 +212,14 @@ class DatabaseStoppedMidRequestTest(PrivatePostgreSQLMixin, FaultTestMixin,
         super().setUp()
         base.need_rabbit(self)
         self.use_private_postgresql()
-        self.addCleanup(setattr, rpcapi, '_transport', rpcapi._transport)
-        rpcapi._transport = None
+        self.addCleanup(setattr, rpc, '_transport', rpc._transport)
+        rpc._transport = None
         self.addCleanup(RabbitRestartTest._cleanup_transport)
         self.host = 'dbstop-%s' % rbase.new_uuid()[:12]
         self.overrides = {(None, 'transport_url'): base.RABBIT_URL,
                           (None, 'rpc_response_timeout_api'): 10}
         self.start_api()
-        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        rpc.unregister_local_manager(api_fixtures.SERVER)
         self.flags(host=self.host)
         self.driver = _StopsTheDatabase(manager_service.CONF, api_fixtures.BACKEND)
         self.driver.stop_database = self.pg.stop
@@ -303,8 +303,8 @@ class BrokerBehindProxyMixin(FaultTestMixin):
         base.need_rabbit(self)
         self.proxy = self.useFixture(services.TcpProxy(5672))
         # The process keeps one RPC transport; an earlier test's would bypass the proxy.
-        self.addCleanup(setattr, rpcapi, '_transport', rpcapi._transport)
-        rpcapi._transport = None
+        self.addCleanup(setattr, rpc, '_transport', rpc._transport)
+        rpc._transport = None
         self.addCleanup(self._cleanup_transport)
         self.host = 'rmq-%s' % rbase.new_uuid()[:12]
         self.overrides = {
@@ -314,7 +314,7 @@ class BrokerBehindProxyMixin(FaultTestMixin):
         if self.rpc_timeout:
             self.overrides[(None, 'rpc_response_timeout_api')] = self.rpc_timeout
         self.start_api()
-        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        rpc.unregister_local_manager(api_fixtures.SERVER)
         self.flags(host=self.host)
         self.service = manager_service.ManagerService(
             api_fixtures.BACKEND, host=self.host, driver=self.api.driver).start()
@@ -323,8 +323,8 @@ class BrokerBehindProxyMixin(FaultTestMixin):
 
     @staticmethod
     def _cleanup_transport():
-        if rpcapi._transport is not None:
-            rpcapi._transport.cleanup()
+        if rpc._transport is not None:
+            rpc._transport.cleanup()
 
     def volume(self, **kw):
         kw.setdefault('host', '%s@%s' % (self.host, api_fixtures.BACKEND))

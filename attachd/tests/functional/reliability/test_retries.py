@@ -13,7 +13,7 @@ import oslo_messaging as messaging
 from oslo_messaging.notify import _impl_test as test_notifier
 
 from attachd.drivers import fake
-from attachd.manager import rpcapi
+from attachd.common import rpc
 from attachd.manager import service as manager_service
 from attachd import notifications
 from attachd.tests import base
@@ -35,7 +35,7 @@ class RetryTest(rbase.ApiTestCase):
     def _answer_lost(self, method):
         """The manager does ``method``'s work, then the API's wait for the answer times
         out (a slow broker, a manager restarted just after): the caller sees 504."""
-        original = rpcapi.LocalClient.call
+        original = rpc.LocalClient.call
 
         def call(client, ctxt, name, **kwargs):
             result = original(client, ctxt, name, **kwargs)
@@ -45,7 +45,7 @@ class RetryTest(rbase.ApiTestCase):
             return result
 
         lost = []
-        self.useFixture(fixtures.MockPatchObject(rpcapi.LocalClient, 'call', call))
+        self.useFixture(fixtures.MockPatchObject(rpc.LocalClient, 'call', call))
         return lost
 
     def test_update_twice_with_the_same_connector(self):
@@ -170,7 +170,7 @@ class ReclaimTest(rbase.ApiTestCase):
         self.notified = test_notifier.NOTIFICATIONS
         self.addCleanup(notifications.reset)
         # The fixture's manager answers RPC; this service runs the periodic task.
-        rpcapi.unregister_local_manager(api_fixtures.SERVER)
+        rpc.unregister_local_manager(api_fixtures.SERVER)
         self.service = manager_service.ManagerService(
             api_fixtures.BACKEND, host=api_fixtures.HOST,
             driver=self.api.driver).start()

@@ -14,6 +14,7 @@ import threading
 import time
 
 import fixtures
+from oslo_concurrency import processutils
 
 from attachd import context
 from attachd.drivers import tgt
@@ -66,11 +67,11 @@ class TgtSecurityTest(TgtApiTestCase):
 
     def test_tgt_driver_never_uses_a_shell(self):
         calls = []
-        real_run = subprocess.run
+        real_execute = processutils.execute
 
-        def spy(args, *a, **kw):
-            calls.append((args, kw))
-            return real_run(args, *a, **kw)
+        def spy(*args, **kw):
+            calls.append((list(args), kw))
+            return real_execute(*args, **kw)
 
         def forbidden(*a, **kw):
             raise AssertionError('shell used: %r %r' % (a, kw))
@@ -80,15 +81,16 @@ class TgtSecurityTest(TgtApiTestCase):
 
         def popen(args, *a, **kw):
             # Whatever path leads to a process (run() included) ends here.
-            if kw.get('shell') or not isinstance(args, list):
+            # processutils hands Popen a tuple: an argument vector all the same.
+            if kw.get('shell') or not isinstance(args, (list, tuple)):
                 forbidden(args, **kw)
-            popened.append(args)
+            popened.append(list(args))
             return real_popen(args, *a, **kw)
 
-        self.useFixture(fixtures.MockPatchObject(tgt.subprocess, 'run', spy))
-        self.useFixture(fixtures.MockPatchObject(tgt.subprocess, 'Popen', popen))
-        for name in ('getoutput', 'getstatusoutput'):
-            self.useFixture(fixtures.MockPatchObject(tgt.subprocess, name, forbidden))
+        self.useFixture(fixtures.MockPatchObject(tgt.processutils, 'execute', spy))
+        self.useFixture(fixtures.MockPatchObject(processutils.subprocess, 'Popen', popen))
+        for name in ('getoutput', 'getstatusoutput', 'run'):
+            self.useFixture(fixtures.MockPatchObject(subprocess, name, forbidden))
         self.useFixture(fixtures.MockPatch('os.system', forbidden))
         self.useFixture(fixtures.MockPatch('os.popen', forbidden))
 
