@@ -2,7 +2,6 @@
 
 from oslo_utils import uuidutils
 
-from attachd.api import attach
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
@@ -18,6 +17,7 @@ from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.policies import attachments as policies
 from attachd import policy
+from attachd.volume import attach
 
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.

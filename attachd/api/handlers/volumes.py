@@ -4,7 +4,6 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
-from attachd.api import attach
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
@@ -23,6 +22,7 @@ from attachd.objects import volume as volume_obj
 from attachd.objects import volume_type as type_obj
 from attachd.policies import volumes as policies
 from attachd import policy
+from attachd.volume import lifecycle
 
 LOG = logging.getLogger(__name__)
 
@@ -126,20 +126,10 @@ def create(req):
     if service is None:
         LOG.warning('No live manager for backend %s: volume created in error',
                     scheduler.backend_name(volume_type))
-        volume.status = fields.VolumeStatus.ERROR
     else:
         for key, value in scheduler.placement(service).items():
             setattr(volume, key, value)
-    # A new volume has no admin metadata: saying so spares the view a query.
-    volume.create(metadata=body.get('metadata') or {}, admin_metadata={})
-    if service is not None:
-        try:
-            attach.manager_api().create_volume(ctx, volume)
-        except exception.ServiceUnavailable:
-            LOG.exception('Could not ask manager %s to create volume %s', volume.host,
-                          volume.id)
-            volume.conditional_update({'status': fields.VolumeStatus.ERROR},
-                                      {'status': fields.VolumeStatus.CREATING})
+    lifecycle.create(ctx, volume, body.get('metadata'))
     return a_request.json_response({'volume': views.created(req, volume)}, status=202)
 
 
@@ -150,17 +140,7 @@ def delete(req, volume_id):
     ctx = req.context
     volume = get_volume(ctx, volume_id)
     policy.authorize(ctx, policies.DELETE, {'project_id': volume.project_id})
-    previous_status = volume.status
-    volume.begin_delete()
-    if not volume.host:
-        volume.destroy()
-        return a_request.json_response(None, status=202)
-    try:
-        attach.manager_api().delete_volume(ctx, volume)
-    except exception.ServiceUnavailable:
-        volume.conditional_update({'status': previous_status},
-                                  {'status': fields.VolumeStatus.DELETING})
-        raise
+    lifecycle.delete(ctx, volume)
     return a_request.json_response(None, status=202)
 
 

@@ -8,8 +8,6 @@ connection through the manager, then delete the attachment row, which recomputes
 volume's status from the attachments left.
 """
 
-import threading
-
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
@@ -18,54 +16,12 @@ from attachd import compute
 from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
-from attachd.manager import rpcapi
 from attachd import notifications
 from attachd.objects import fields
 from attachd.objects import volume_attachment as attachment_obj
+from attachd.volume import clients
 
 LOG = logging.getLogger(__name__)
-
-AttachStatus = fields.VolumeAttachStatus
-
-_manager_api = None
-_manager_api_lock = threading.Lock()
-
-
-def manager_api():
-    """The process's manager RPC client (created on first use, after configuration)."""
-    global _manager_api
-    with _manager_api_lock:
-        if _manager_api is None:
-            _manager_api = rpcapi.ManagerAPI()
-        return _manager_api
-
-
-def reset_manager_api():
-    """Forget the RPC client and notifier (tests switch between transports)."""
-    global _manager_api, _notifier
-    with _manager_api_lock:
-        _manager_api = None
-        _notifier = None
-
-
-_notifier = None
-
-
-def _notify(context, event_type, volume, attachment=None):
-    """Send one of the notifications the API owns (see attachd.notifications).
-
-    :param volume: the volume, or a function returning it: loaded only when notifications
-        are on, so the hot path pays no query for them.
-    """
-    global _notifier
-    if _notifier is None:
-        _notifier = notifications.get_notifier()
-    if not notifications.enabled(_notifier):
-        return
-    if callable(volume):
-        volume = volume()
-    notifications.notify(_notifier, context, event_type, volume, attachment)
-
 
 def check_connector(connector):
     """Reject connectors beyond ``[api] max_connector_keys`` / ``max_connector_bytes``: the
@@ -110,7 +66,7 @@ def connect(context, volume, attachment, connector):
         and again under the volume's row lock when it records the connection).
     """
     check_connector(connector)
-    recorded = manager_api().attachment_update(context, volume, attachment, connector)
+    recorded = clients.manager_api().attachment_update(context, volume, attachment, connector)
     if not isinstance(recorded, attachment_obj.VolumeAttachment):
         # A manager older than RPC 1.2 answers with the connection_info only.
         recorded = attachment_obj.VolumeAttachment.get_by_id(context, attachment.id,
@@ -136,12 +92,12 @@ def create(context, volume, instance_uuid=None, connector=None, mode=None):
             with excutils.save_and_reraise_exception():
                 LOG.warning('Connecting new attachment %s failed; deleting its reservation',
                             attachment.id)
-                _roll_back(context, volume, attachment)
-    _notify(context, notifications.ATTACHMENT_CREATE, volume, attachment)
+                roll_back(context, volume, attachment)
+    clients.notify(context, notifications.ATTACHMENT_CREATE, volume, attachment)
     return attachment
 
 
-def _roll_back(context, volume, attachment):
+def roll_back(context, volume, attachment):
     """Delete a reservation whose connection failed. When the manager connected it after
     all (its answer was lost to a timeout or a broker failure), the connection is revoked
     as a delete would: deleting the row alone would leave that host its access."""
@@ -167,9 +123,9 @@ def complete(context, attachment):
     ``volume.attach.end`` goes out here, once the host confirmed (Cinder bug 1808941).
     """
     attachment.complete()
-    _notify(context, notifications.ATTACHMENT_COMPLETE,
+    clients.notify(context, notifications.ATTACHMENT_COMPLETE,
             lambda: _refreshed(attachment.volume), attachment)
-    _notify(context, notifications.VOLUME_ATTACH_END, lambda: attachment.volume, attachment)
+    clients.notify(context, notifications.VOLUME_ATTACH_END, lambda: attachment.volume, attachment)
 
 
 def check_deletion_allowed(context, attachment):
@@ -226,19 +182,19 @@ def delete(context, volume, attachment, siblings=None):
             siblings = None
         shared = attachment.shared_connections(siblings)
         if attachment.connector:
-            manager_api().attachment_delete(context, volume, attachment)
+            clients.manager_api().attachment_delete(context, volume, attachment)
         else:
             # Nothing for the manager to do, so it sends no detach.start either.
-            _notify(context, notifications.VOLUME_DETACH_START, volume, attachment)
+            clients.notify(context, notifications.VOLUME_DETACH_START, volume, attachment)
         try:
             remaining = attachment.destroy(only_if_unchanged=True)
         except exception.AttachmentChanged:
             LOG.info('Attachment %s was connected while being deleted; revoking again',
                      attachment.id)
             continue
-        _notify(context, notifications.ATTACHMENT_DELETE, volume, attachment)
+        clients.notify(context, notifications.ATTACHMENT_DELETE, volume, attachment)
         # detach.end reports the status recomputed from the attachments left.
-        _notify(context, notifications.VOLUME_DETACH_END,
+        clients.notify(context, notifications.VOLUME_DETACH_END,
                 lambda: _refreshed(volume), attachment)
         return remaining, shared
     raise exception.AttachmentChanged(attachment_id=attachment.id)
@@ -252,155 +208,5 @@ def _refreshed(volume):
 def disconnect(context, volume, attachment):
     """Revoke the host connection but keep the reservation (legacy terminate_connection)."""
     if attachment.connector:
-        manager_api().attachment_delete(context, volume, attachment)
+        clients.manager_api().attachment_delete(context, volume, attachment)
     attachment.disconnected()
-
-
-# --- the pre-3.27 API: the same attachments, found by volume and connector ---------------------
-
-def _connection_key(connector):
-    return (connector or {}).get('initiator') or (connector or {}).get('host')
-
-
-def _live(context, volume):
-    return list(attachment_obj.VolumeAttachmentList.get_all_by_volume(context, volume.id))
-
-
-def find_for_connector(context, volume, connector):
-    """The volume's attachment connected with the same host connection as ``connector``."""
-    key = _connection_key(connector)
-    for attachment in _live(context, volume):
-        if key is not None and attachment.connection_key == key:
-            return attachment
-    return None
-
-
-def _unconnected_reservation(context, volume, instance_uuid=None):
-    for attachment in _live(context, volume):
-        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
-                and (instance_uuid is None or attachment.instance_uuid in (None,
-                                                                          instance_uuid))):
-            return attachment
-    return None
-
-
-def legacy_reserve(context, volume):
-    """os-reserve: a reservation as :func:`reserve` makes (no instance yet), and the volume
-    ``attaching`` as Cinder's reserve_volume leaves it (tempest's
-    test_reserve_unreserve_volume checks that status)."""
-    reserve(context, volume)
-    # Compare-and-swap: a concurrent call that moved the volume on keeps its status.
-    volume.conditional_update({'status': fields.VolumeStatus.ATTACHING},
-                              {'status': fields.VolumeStatus.RESERVED})
-
-
-def legacy_unreserve(context, volume):
-    """Drop the volume's reservations that were never connected nor given an instance."""
-    for attachment in _live(context, volume):
-        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
-                and not attachment.instance_uuid):
-            try:
-                attachment.destroy()
-            except exception.VolumeAttachmentNotFound:
-                pass
-
-
-def _attached_instance(live):
-    """The one server the volume is attached to, or None (none, or several)."""
-    instances = {a.instance_uuid for a in live if a.attach_status == AttachStatus.ATTACHED}
-    return instances.pop() if len(instances) == 1 else None
-
-
-def legacy_initialize_connection(context, volume, connector):
-    """Connect the volume for ``connector`` through an attachment: the one already connected
-    for this host, else the pending reservation (os-reserve), else a new reservation.
-
-    As in Cinder, a volume in use keeps its status. A host that is already using it (Nova's
-    hard reboot refreshing the connection) is connected again by the manager without any
-    change to its attachment. Another host (the destination of Nova's legacy live
-    migration) gets an attachment of its own for the same server, ``attaching``, which the
-    server's attachment takes over when the source's connection is terminated.
-
-    :returns: the connection_info in the legacy nested form ``{driver_volume_type, data}``.
-    """
-    check_connector(connector)
-    attachment = find_for_connector(context, volume, connector)
-    if attachment is not None and attachment.attach_status == AttachStatus.ATTACHED:
-        return manager_api().initialize_connection(context, volume, connector)
-    attachment = attachment or _unconnected_reservation(context, volume)
-    created = attachment is None
-    if created:
-        attachment = reserve(context, volume, _attached_instance(_live(context, volume)))
-    try:
-        attachment = connect(context, volume, attachment, connector)
-    except Exception:
-        with excutils.save_and_reraise_exception():
-            if created:
-                _roll_back(context, volume, attachment)
-    return nested_connection_info(attachment.connection_info)
-
-
-def legacy_terminate_connection(context, volume, attachment):
-    """Revoke ``attachment``'s host connection (os-terminate_connection).
-
-    * An attached attachment stays attached (the volume keeps its status, as in Cinder);
-      if its server connected the volume from another host meanwhile (Nova's legacy live
-      migration), the attachment takes over that connection.
-    * The extra connection of a server that is attached from another host (a rolled back
-      live migration) is deleted.
-    * Otherwise the attachment is a plain reservation again.
-    """
-    live = _live(context, volume)
-    others = [a for a in live if a.id != attachment.id and attachment.instance_uuid
-              and a.instance_uuid == attachment.instance_uuid]
-    if attachment.attach_status == AttachStatus.ATTACHED:
-        successor = next((a for a in others if a.connector
-                          and a.attach_status == AttachStatus.ATTACHING), None)
-        disconnect(context, volume, attachment)
-        if successor is not None:
-            attachment.take_over(successor)
-    elif any(a.attach_status == AttachStatus.ATTACHED for a in others):
-        delete(context, volume, attachment, live)
-    else:
-        disconnect(context, volume, attachment)
-
-
-def nested_connection_info(flat):
-    """The pre-3.27 form of a flat connection_info: ``driver_volume_type`` + ``data``."""
-    data = dict(flat or {})
-    driver_volume_type = data.pop('driver_volume_type', None)
-    return {'driver_volume_type': driver_volume_type, 'data': data}
-
-
-def legacy_attach(context, volume, instance_uuid=None, host_name=None, mountpoint=None):
-    """Mark the volume attached to a server or host (os-attach): records them on the
-    pending attachment (the connected one first) and completes it."""
-    candidates = [a for a in _live(context, volume)
-                  if a.attach_status in (AttachStatus.ATTACHING, AttachStatus.RESERVED)
-                  and (not a.instance_uuid or a.instance_uuid == instance_uuid)]
-    candidates.sort(key=lambda a: not a.connector)
-    attachment = candidates[0] if candidates else reserve(context, volume, instance_uuid)
-    attachment.record_host(instance_uuid, host_name, mountpoint)
-    attachment.complete()
-    return attachment
-
-
-def find_for_detach(context, volume, attachment_id=None):
-    """The attachment os-detach / os-force_detach names, which must be the volume's.
-
-    :raises InvalidVolume: no id given while the volume has several attachments, or the
-        id belongs to another volume.
-    """
-    live = _live(context, volume)
-    if attachment_id is None:
-        if len(live) == 1:
-            return live[0]
-        if not live:
-            raise exception.InvalidVolume(reason=_('volume %s is not attached') % volume.id)
-        raise exception.InvalidVolume(reason=_(
-            'Detach volume failed: more than one attachment, but no attachment_id provided.'))
-    for attachment in live:
-        if attachment.id == attachment_id:
-            return attachment
-    raise exception.InvalidVolume(reason=_('attachment %(a)s does not belong to volume '
-                                           '%(v)s') % {'a': attachment_id, 'v': volume.id})
