@@ -49,8 +49,8 @@ ROUTE_DECLARATIONS = [
                                             'DELETE': types.delete_extra_spec}),
     ('/resource_filters', {'GET': resource_filters.index}),
     ('/limits', {'GET': limits.show}),
-    ('/openapi.json', {'GET': openapi.show}),
 ]
+ROUTE_DECLARATIONS.append(('/openapi.json', {'GET': openapi.handler(ROUTE_DECLARATIONS)}))
 
 
 def make_mapper(declarations=ROUTE_DECLARATIONS):

@@ -13,7 +13,6 @@ import os
 import threading
 
 from oslo_db import api as oslo_db_api
-from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as sqlalchemyutils
 from oslo_log import log as logging
@@ -28,7 +27,7 @@ from attachd.conf import CONF
 from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
-from attachd.objects import fields
+from attachd import statuses
 
 LOG = logging.getLogger(__name__)
 
@@ -36,8 +35,8 @@ main_context_manager = enginefacade.transaction_context()
 _configure_lock = threading.Lock()
 _configured = False
 
-VolumeStatus = fields.VolumeStatus
-AttachStatus = fields.VolumeAttachStatus
+VolumeStatus = statuses.VolumeStatus
+AttachStatus = statuses.VolumeAttachStatus
 
 # Sort keys callers may use on attachment lists (columns of volume_attachment).
 ATTACHMENT_SORT_KEYS = ('id', 'volume_id', 'instance_uuid', 'attach_status', 'attach_mode',
@@ -851,7 +850,7 @@ def _lock_volume(session, volume_id):
     return volume
 
 
-def _recompute_volume_status(session, volume_id, volume=None, statuses=None):
+def _recompute_volume_status(session, volume_id, volume=None, attach_statuses=None):
     """Set the volume's status and attach_status from its live attachments.
 
     Cinder's rule (``volume_detached``): the first of attached, attaching, detaching,
@@ -865,20 +864,20 @@ def _recompute_volume_status(session, volume_id, volume=None, statuses=None):
 
     :param volume: the row :func:`_lock_volume` returned, when this transaction holds the
         lock already.
-    :param statuses: the attach statuses of the live attachments, when the caller read them
+    :param attach_statuses: the attach statuses of the live attachments, when the caller read them
         under that lock already (each saves a round trip on the hot path).
     """
     if volume is None:
         volume = _lock_volume(session, volume_id)
-    if statuses is None:
-        statuses = session.scalars(_LOCKED_LIVE_STATUSES, {'volume_id': volume_id})
-    statuses = set(statuses)
+    if attach_statuses is None:
+        attach_statuses = session.scalars(_LOCKED_LIVE_STATUSES, {'volume_id': volume_id})
+    attach_statuses = set(attach_statuses)
     attach_status = AttachStatus.DETACHED
     for candidate in AttachStatus.PRECEDENCE:
-        if candidate in statuses:
+        if candidate in attach_statuses:
             attach_status = candidate
             break
-    status = fields.volume_status_for(attach_status)
+    status = statuses.volume_status_for(attach_status)
     busy_elsewhere = (volume.migration_status not in (None, 'success', 'error') or
                       volume.status == VolumeStatus.UPLOADING)
     params = {'volume_id': volume_id, 'new_attach_status': attach_status, 'now': _now()}
@@ -1076,26 +1075,6 @@ def attachment_specs_get(context, attachment_id):
         return {row.key: jsonutils.loads(row.value) for row in rows}
 
 
-def check_connectable(volume, attachment, live):
-    """Raise AttachmentConflict when ``attachment`` may not be connected.
-
-    :param volume: the volume row (status, multiattach).
-    :param live: the volume's live attachment rows.
-    """
-    if 'error' in volume.status:
-        raise exception.AttachmentConflict(reason=_(
-            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
-            'connected.') % {'id': volume.id, 'status': volume.status})
-    if volume.multiattach:
-        return
-    for other in live:
-        if (other.id != attachment.id and other.connector is not None and
-                other.instance_uuid != attachment.instance_uuid):
-            raise exception.AttachmentConflict(reason=_(
-                'Volume %(id)s is not multiattach and is already connected to another '
-                'instance.') % {'id': volume.id})
-
-
 def _find(rows, attachment_id):
     for row in rows:
         if row.id == attachment_id:
@@ -1105,13 +1084,17 @@ def _find(rows, attachment_id):
 
 @_retry_on_deadlock
 def attachment_connected(context, attachment_id, connector, connection_info, values=None,
-                         volume_id=None):
+                         volume_id=None, check=None):
     """Record that the backend connected an attachment: status ``attaching``, the connector
     (JSON column and ``attachment_specs`` rows), connection_info, host, mountpoint, mode and
-    attach time; then recompute the volume status. One transaction, under the volume lock,
-    with the conflict checks of :func:`check_connectable` repeated.
+    attach time; then recompute the volume status. One transaction, under the volume lock.
 
     :param values: ``attach_mode`` to record (the attachment's own mode is kept otherwise).
+    :param check: called as ``check(volume, attachment, live)`` with the rows read under
+        the lock (the volume, the attachment, the volume's live attachments) before
+        anything is written; it raises to refuse the connection. The rule is the caller's
+        (``VolumeAttachment.check_connectable``); this function only gives it rows no
+        concurrent transaction can change.
     :param volume_id: the attachment's volume, when the caller knows it (saves a query).
     :returns: the updated attachment row.
     """
@@ -1121,7 +1104,8 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         volume = _lock_volume(conn, volume_id)
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
-        check_connectable(volume, attachment, live)
+        if check is not None:
+            check(volume, attachment, live)
         # Whole seconds, as MySQL's DATETIME keeps them anyway: the attachment travels back
         # to the API over RPC, whose datetime fields carry no fraction of a second, and the
         # update's answer must show the attach time a later read shows.
@@ -1398,21 +1382,6 @@ def _sort_with_tiebreakers(sort_keys, sort_dirs):
             sort_keys.append(key)
             sort_dirs.append(sort_dirs[0] if sort_dirs else 'desc')
     return sort_keys, sort_dirs
-
-
-def is_db_connection_error(exc):
-    """True for errors that mean the database is unreachable (answer 503, not 500).
-
-    oslo.db wraps connection failures it recognizes into DBConnectionError, but not
-    libpq's current wording ("connection to server at ... failed: Connection refused",
-    "the database system is shutting down"): any DBAPI OperationalError is the database
-    being unavailable or busy, and worth a retry.
-    """
-    if isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock,
-                        sa.exc.OperationalError, sa.exc.DisconnectionError)):
-        return True
-    inner = getattr(exc, 'inner_exception', None)
-    return isinstance(inner, (sa.exc.OperationalError, sa.exc.DisconnectionError))
 
 
 def utcnow():

@@ -85,6 +85,14 @@ class ObjectListBase(base.ObjectListBase):
     """Base of attachd's object lists."""
 
 
+def obj_class(name):
+    """The registered object class called ``name``: how an object module reaches a class
+    whose module imports it (``Volume`` loads its ``VolumeAttachmentList``, whose module
+    imports ``volume``), as ``ObjectField('VolumeAttachmentList')`` does, without an import
+    circle."""
+    return AttachdObjectRegistry.obj_classes()[name][0]
+
+
 def obj_make_list(context, list_obj, item_cls, db_list, **extra):
     """Fill ``list_obj`` with ``item_cls`` objects made from model rows."""
     list_obj.objects = [item_cls._from_db_object(context, item_cls(context), row, **extra)

@@ -3,13 +3,39 @@
 from oslo_serialization import jsonutils
 
 from attachd.db import api as db_api
+from attachd.db import models
 from attachd import exception
+from attachd.i18n import _
 from attachd.objects import base
 from attachd.objects import fields
+from attachd.objects import volume as volume_obj
 
 
 def _loads(value):
     return jsonutils.loads(value) if value else None
+
+
+def check_connectable(volume, attachment, live):
+    """Raise AttachmentConflict when ``attachment`` may not be connected: its volume is in
+    error, or is not multiattach and another instance holds a connection to it.
+
+    Works on objects and on the database rows alike (``status``, ``multiattach``;
+    ``id``, ``connector``, ``instance_uuid``).
+
+    :param live: the volume's live attachments.
+    """
+    if 'error' in volume.status:
+        raise exception.AttachmentConflict(reason=_(
+            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
+            'connected.') % {'id': volume.id, 'status': volume.status})
+    if volume.multiattach:
+        return
+    for other in live:
+        if (other.id != attachment.id and other.connector is not None and
+                other.instance_uuid != attachment.instance_uuid):
+            raise exception.AttachmentConflict(reason=_(
+                'Volume %(id)s is not multiattach and is already connected to another '
+                'instance.') % {'id': volume.id})
 
 
 @base.AttachdObjectRegistry.register
@@ -47,8 +73,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
     def obj_load_attr(self, attrname):
         if attrname != 'volume':
             raise NotImplementedError(attrname)
-        from attachd.objects import volume
-        self.volume = volume.Volume.get_by_id(self._context, self.volume_id,
+        self.volume = volume_obj.Volume.get_by_id(self._context, self.volume_id,
                                               project_only=False)
         self.obj_reset_changes(['volume'])
 
@@ -69,7 +94,6 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
             otherwise it is loaded when first used.
         :returns: ``(attachment, VolumeAttachmentList)``.
         """
-        from attachd.objects import volume as volume_obj
         row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
             context, attachment_id, project_only, admin_metadata)
         siblings = base.obj_make_list(context, VolumeAttachmentList(context),
@@ -104,12 +128,13 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         """
         if not any(a.id == self.id for a in siblings):
             raise exception.VolumeAttachmentNotFound(attachment_id=self.id)
-        db_api.check_connectable(volume, self, siblings)
+        check_connectable(volume, self, siblings)
 
     def connected(self, connector, connection_info, **values):
         """Record the connection the backend made; the volume goes to ``attaching``."""
         row = db_api.attachment_connected(self._context, self.id, connector,
-                                          connection_info, values, self.volume_id)
+                                          connection_info, values, self.volume_id,
+                                          check=check_connectable)
         self._from_db_object(self._context, self, row)
 
     def disconnected(self):
@@ -197,6 +222,16 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
     fields = {
         'objects': fields.ListOfObjectsField('VolumeAttachment'),
     }
+
+    #: What a list may be sorted by (columns of volume_attachment).
+    SORT_KEYS = db_api.ATTACHMENT_SORT_KEYS
+
+    @staticmethod
+    def text_keys(names):
+        """Those of the filter and sort ``names`` that hold text: the keys a ``key~``
+        (substring) filter may use."""
+        return db_api.text_columns(models.VolumeAttachment, names,
+                                   db_api.ATTACHMENT_FILTER_ALIASES)
 
     @classmethod
     def get_all(cls, context, filters=None, marker=None, limit=None, offset=None,

@@ -9,8 +9,6 @@ from attachd.api.schemas import attachments as schemas
 from attachd.api import validation
 from attachd.api.views import attachments as views
 from attachd.api.views import common as common_views
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
@@ -21,10 +19,9 @@ from attachd.volume import attach
 
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.
-LIKE_FILTER_KEYS = db_api.text_columns(
-    models.VolumeAttachment,
-    set(db_api.ATTACHMENT_SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']),
-    db_api.ATTACHMENT_FILTER_ALIASES)
+SORT_KEYS = attachment_obj.VolumeAttachmentList.SORT_KEYS
+LIKE_FILTER_KEYS = attachment_obj.VolumeAttachmentList.text_keys(
+    set(SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']))
 
 
 def _get(ctx, attachment_id, admin_metadata=True):
@@ -50,9 +47,9 @@ def _show_secrets(ctx, project_id):
 def _list(req, view):
     ctx = req.context
     marker, limit, offset = listing.pagination(req)
-    sort_keys, sort_dirs = listing.sorting(req, db_api.ATTACHMENT_SORT_KEYS)
+    sort_keys, sort_dirs = listing.sorting(req, SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['attachment'],
-                              db_api.ATTACHMENT_SORT_KEYS, LIKE_FILTER_KEYS)
+                              SORT_KEYS, LIKE_FILTER_KEYS)
     project_only, project_id = listing.scope(req)
     found = attachment_obj.VolumeAttachmentList.get_all(
         ctx, filters, marker, limit, offset, sort_keys, sort_dirs, project_only, project_id)

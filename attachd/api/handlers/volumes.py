@@ -13,8 +13,6 @@ from attachd.api import validation
 from attachd.api.views import common as common_views
 from attachd.api.views import volumes as views
 from attachd.conf import CONF
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import fields
@@ -27,8 +25,9 @@ from attachd.volume import lifecycle
 LOG = logging.getLogger(__name__)
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.
-LIKE_FILTER_KEYS = db_api.text_columns(
-    models.Volume, set(db_api.VOLUME_SORT_KEYS) | set(listing.RESOURCE_FILTERS['volume']))
+SORT_KEYS = volume_obj.VolumeList.SORT_KEYS
+LIKE_FILTER_KEYS = volume_obj.VolumeList.text_keys(
+    set(SORT_KEYS) | set(listing.RESOURCE_FILTERS['volume']))
 
 
 def get_volume(ctx, volume_id, with_admin_metadata=False):
@@ -43,9 +42,9 @@ def _list(req, view):
     ctx = req.context
     policy.authorize(ctx, policies.GET_ALL, {'project_id': ctx.project_id})
     marker, limit, offset = listing.pagination(req)
-    sort_keys, sort_dirs = listing.sorting(req, db_api.VOLUME_SORT_KEYS)
+    sort_keys, sort_dirs = listing.sorting(req, SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['volume'],
-                              db_api.VOLUME_SORT_KEYS, LIKE_FILTER_KEYS)
+                              SORT_KEYS, LIKE_FILTER_KEYS)
     if 'bootable' in filters:
         filters['bootable'] = strutils.bool_from_string(filters['bootable'])
     project_only, project_id = listing.scope(req)
