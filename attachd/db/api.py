@@ -241,6 +241,9 @@ _VOL = models.Volume.__table__
 _SPECS = models.AttachmentSpec.__table__
 _ADMIN_MD = models.VolumeAdminMetadata.__table__
 _ATT_LIVE = (_ATT.c.deleted == sa.false())
+# An attachment's connector, from its attachment_specs rows, as a column of the statement
+# that reads the attachment (see connector_from_specs).
+_CONNECTOR = models.connector_specs(_ATT.c.id).label('connector')
 
 
 def _by_volume_order(stmt):
@@ -261,7 +264,7 @@ _ADMIN_METADATA = sa.select(_ADMIN_MD.c.key, _ADMIN_MD.c.value).where(
 # cache key (measured).
 _target = _ATT.alias('target')
 _SAME_VOLUME = _by_volume_order(
-    sa.select(_ATT, _VOL)
+    sa.select(_ATT, _CONNECTOR, _VOL)
     .join(_VOL, _VOL.c.id == _ATT.c.volume_id)
     .where(_ATT.c.volume_id == sa.select(_target.c.volume_id)
            .where(_target.c.id == sa.bindparam('attachment_id'),
@@ -270,7 +273,7 @@ _SAME_VOLUME = _by_volume_order(
 _SAME_VOLUME_IN_PROJECT = _SAME_VOLUME.where(_VOL.c.project_id == sa.bindparam('project_id'))
 del _target
 
-_LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT).where(
+_LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT, _CONNECTOR).where(
     _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE))
 _LOCKED_LIVE_BY_VOLUME = _LIVE_BY_VOLUME.with_for_update()
 _LOCKED_LIVE_STATUSES = sa.select(_ATT.c.attach_status).where(
@@ -312,7 +315,7 @@ _INSERT_ATTACHMENT = sa.insert(_ATT)
 _CONNECT = sa.update(_ATT).where(_ATT.c.id == sa.bindparam('attachment_id')).values(
     attach_status=AttachStatus.ATTACHING, attached_host=sa.bindparam('new_host'),
     mountpoint=sa.bindparam('new_mountpoint'), attach_time=sa.bindparam('now'),
-    attach_mode=sa.bindparam('new_mode'), connector=sa.bindparam('new_connector'),
+    attach_mode=sa.bindparam('new_mode'),
     connection_info=sa.bindparam('new_connection_info'), updated_at=sa.bindparam('now'))
 _COMPLETE = sa.update(_ATT).where(
     _ATT.c.id == sa.bindparam('attachment_id'),
@@ -344,9 +347,27 @@ def _volume_part(row):
 
 
 def _attachment_part(row):
-    """The attachment columns of a row (of ``_SAME_VOLUME`` or another attachment read)."""
+    """The attachment columns of a row (of ``_SAME_VOLUME`` or another attachment read),
+    with its ``connector``."""
     mapping = row._mapping
-    return _Columns({column.name: mapping[column] for column in _ATT.c})
+    values = {column.name: mapping[column] for column in _ATT.c}
+    values['connector'] = mapping[_CONNECTOR]
+    return _Columns(values)
+
+
+def connector_from_specs(specs):
+    """The connector dict of an attachment row's ``connector`` (its ``attachment_specs``
+    rows aggregated in the read: a JSON object of JSON texts), or None."""
+    if not specs:
+        return None
+    return {key: jsonutils.loads(value) for key, value in jsonutils.loads(specs).items()}
+
+
+def _specs_text(connector):
+    """What a read of ``connector``'s spec rows gives (see :func:`connector_from_specs`)."""
+    if not connector:
+        return None
+    return jsonutils.dumps({key: jsonutils.dumps(value) for key, value in connector.items()})
 
 
 def _with_values(row, values):
@@ -965,6 +986,7 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
 
 def _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now):
     attachment = {column.name: None for column in _ATT.c}
+    attachment['connector'] = None
     attachment.update(id=uuidutils.generate_uuid(), volume_id=volume_id,
                       instance_uuid=instance_uuid, attach_status=AttachStatus.RESERVED,
                       attach_mode=attach_mode or 'null', created_at=now, deleted=False)
@@ -1116,14 +1138,12 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
             'mountpoint': connector.get('mountpoint') or 'na',
             'attach_time': now,
             'attach_mode': (values or {}).get('attach_mode', attachment.attach_mode),
-            'connector': jsonutils.dumps(connector),
             'connection_info': jsonutils.dumps(connection_info),
             'updated_at': now,
         }
         conn.execute(_CONNECT, {
             'attachment_id': attachment_id, 'now': now, 'new_host': update['attached_host'],
             'new_mountpoint': update['mountpoint'], 'new_mode': update['attach_mode'],
-            'new_connector': update['connector'],
             'new_connection_info': update['connection_info']})
         if attachment.connector is not None:
             # An attachment without a connector has no spec rows to retire.
@@ -1135,6 +1155,7 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         _recompute_volume_status(conn, volume_id, volume, [
             AttachStatus.ATTACHING if row.id == attachment_id else row.attach_status
             for row in live])
+        update['connector'] = _specs_text(connector)
         return _with_values(attachment, update)
 
 
@@ -1186,8 +1207,7 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
-            stored = attachment.connector
-            if (jsonutils.loads(stored) if stored else None) != expected_connector:
+            if connector_from_specs(attachment.connector) != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         now = _now()
         if conn.execute(_DESTROY, {'attachment_id': attachment_id,
@@ -1217,12 +1237,12 @@ def attachment_disconnected(context, attachment_id):
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         _lock_volume(session, volume_id)
         if conditional_update(context, models.VolumeAttachment, attachment_id,
-                              {'connector': None, 'connection_info': None},
+                              {'connection_info': None},
                               {'attach_status': AttachStatus.ATTACHED}):
             _write_connector(session, attachment_id, None)
             return
         conditional_update(context, models.VolumeAttachment, attachment_id,
-                           {'attach_status': AttachStatus.RESERVED, 'connector': None,
+                           {'attach_status': AttachStatus.RESERVED,
                             'connection_info': None, 'attached_host': None,
                             'attach_time': None}, {})
         _write_connector(session, attachment_id, None)
@@ -1244,20 +1264,20 @@ def attachment_take_over(context, attachment_id, from_attachment_id):
         attachment = _find(live, attachment_id)
         source = _find(live, from_attachment_id)
         now = _now()
-        update = {'connector': source.connector, 'connection_info': source.connection_info,
+        update = {'connection_info': source.connection_info,
                   'attached_host': source.attached_host, 'updated_at': now}
         conn.execute(sa.update(_ATT).where(_ATT.c.id == attachment_id).values(**update))
         conn.execute(_DESTROY, {'attachment_id': from_attachment_id, 'now': now})
         for stale in (attachment, source):
             if stale.connector is not None:
                 conn.execute(_DELETE_SPECS, {'of_attachment_id': stale.id, 'now': now})
-        connector = jsonutils.loads(source.connector) if source.connector else {}
+        connector = connector_from_specs(source.connector)
         if connector:
             conn.execute(_INSERT_SPECS, [
                 {'attachment_id': attachment_id, 'key': key, 'value': jsonutils.dumps(value),
                  'created_at': now, 'deleted': False}
                 for key, value in connector.items()])
-        return _with_values(attachment, update)
+        return _with_values(attachment, dict(update, connector=source.connector))
 
 
 def attachment_record_host(context, attachment_id, instance_uuid=None, attached_host=None,

@@ -66,7 +66,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         super()._from_db_object(context, obj, db_obj,
                                 skip=('connection_info', 'connector', 'volume'))
         obj.connection_info = _loads(db_obj.connection_info)
-        obj.connector = _loads(db_obj.connector)
+        obj.connector = db_api.connector_from_specs(db_obj.connector)
         obj.obj_reset_changes()
         return obj
 
