@@ -253,6 +253,17 @@ def _by_volume_order(stmt):
 _VOLUME_BY_ID = sa.select(_VOL).where(_VOL.c.id == sa.bindparam('volume_id'),
                                       _VOL.c.deleted == sa.false())
 _VOLUME_BY_ID_IN_PROJECT = _VOLUME_BY_ID.where(_VOL.c.project_id == sa.bindparam('project_id'))
+# A volume's admin metadata as a column of the statement that reads the volume: one JSON
+# object text (``object_agg``; values are plain strings), NULL when it has none. Reading it
+# that way instead of with a statement of its own saves a round trip on show, create and
+# update (measured by the statement budgets).
+_ADMIN_METADATA_COLUMN = (
+    sa.select(models.object_agg(_ADMIN_MD.c.key, _ADMIN_MD.c.value))
+    .where(_ADMIN_MD.c.volume_id == _VOL.c.id, _ADMIN_MD.c.deleted == sa.false())
+    .scalar_subquery().label('admin_metadata'))
+_VOLUME_WITH_METADATA_BY_ID = _VOLUME_BY_ID.add_columns(_ADMIN_METADATA_COLUMN)
+_VOLUME_WITH_METADATA_BY_ID_IN_PROJECT = _VOLUME_WITH_METADATA_BY_ID.where(
+    _VOL.c.project_id == sa.bindparam('project_id'))
 _ADMIN_METADATA = sa.select(_ADMIN_MD.c.key, _ADMIN_MD.c.value).where(
     _ADMIN_MD.c.volume_id == sa.bindparam('volume_id'), _ADMIN_MD.c.deleted == sa.false())
 
@@ -271,6 +282,9 @@ _SAME_VOLUME = _by_volume_order(
                   _target.c.deleted == sa.false()).scalar_subquery(),
            _ATT_LIVE))
 _SAME_VOLUME_IN_PROJECT = _SAME_VOLUME.where(_VOL.c.project_id == sa.bindparam('project_id'))
+_SAME_VOLUME_WITH_METADATA = _SAME_VOLUME.add_columns(_ADMIN_METADATA_COLUMN)
+_SAME_VOLUME_WITH_METADATA_IN_PROJECT = _SAME_VOLUME_WITH_METADATA.where(
+    _VOL.c.project_id == sa.bindparam('project_id'))
 del _target
 
 _LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT, _CONNECTOR).where(
@@ -607,12 +621,15 @@ def volume_get(context, volume_id, project_only=True):
         return _volume_get(conn, context, volume_id, project_only)
 
 
-def _volume_get(conn, context, volume_id, project_only):
+def _volume_get(conn, context, volume_id, project_only, with_metadata=False):
     if project_only and not context.is_admin:
-        volume = conn.execute(_VOLUME_BY_ID_IN_PROJECT, {
-            'volume_id': volume_id, 'project_id': context.project_id}).first()
+        stmt = (_VOLUME_WITH_METADATA_BY_ID_IN_PROJECT if with_metadata
+                else _VOLUME_BY_ID_IN_PROJECT)
+        volume = conn.execute(stmt, {'volume_id': volume_id,
+                                     'project_id': context.project_id}).first()
     else:
-        volume = conn.execute(_VOLUME_BY_ID, {'volume_id': volume_id}).first()
+        stmt = _VOLUME_WITH_METADATA_BY_ID if with_metadata else _VOLUME_BY_ID
+        volume = conn.execute(stmt, {'volume_id': volume_id}).first()
     if volume is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return volume
@@ -622,11 +639,16 @@ def _admin_metadata(conn, volume_id):
     return dict(conn.execute(_ADMIN_METADATA, {'volume_id': volume_id}).all())
 
 
+def _metadata_object(text):
+    """The dict of an ``_ADMIN_METADATA_COLUMN`` value."""
+    return jsonutils.loads(text) if text else {}
+
+
 def volume_get_with_admin_metadata(context, volume_id, project_only=True):
-    """The live volume and its admin metadata, in one transaction."""
+    """The live volume and its admin metadata, in one statement."""
     with _reader_connection(context) as conn:
-        volume = _volume_get(conn, context, volume_id, project_only)
-        return volume, _admin_metadata(conn, volume_id)
+        volume = _volume_get(conn, context, volume_id, project_only, with_metadata=True)
+        return volume, _metadata_object(volume.admin_metadata)
 
 
 def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
@@ -1002,26 +1024,29 @@ def attachment_get(context, attachment_id, project_only=True):
 def attachment_get_with_volume(context, attachment_id, project_only=True,
                                admin_metadata=True):
     """The live attachment, its volume, the volume's admin metadata and its other live
-    attachments, in one transaction: what every attachment call reads first.
+    attachments, in one statement: what every attachment call reads first.
 
-    :param admin_metadata: read the admin metadata too (a second statement).
+    :param admin_metadata: read the admin metadata too (in the same statement).
     :returns: ``(attachment row, volume row, admin metadata dict or None, rows of all the
         volume's live attachments, this one included, oldest first)``.
     """
     with _reader_connection(context) as conn:
         if project_only and not context.is_admin:
-            rows = conn.execute(_SAME_VOLUME_IN_PROJECT, {
-                'attachment_id': attachment_id, 'project_id': context.project_id}).all()
+            stmt = (_SAME_VOLUME_WITH_METADATA_IN_PROJECT if admin_metadata
+                    else _SAME_VOLUME_IN_PROJECT)
+            rows = conn.execute(stmt, {'attachment_id': attachment_id,
+                                       'project_id': context.project_id}).all()
         else:
-            rows = conn.execute(_SAME_VOLUME, {'attachment_id': attachment_id}).all()
+            stmt = _SAME_VOLUME_WITH_METADATA if admin_metadata else _SAME_VOLUME
+            rows = conn.execute(stmt, {'attachment_id': attachment_id}).all()
         if not rows:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         volume = _volume_part(rows[0])
+        metadata = (_metadata_object(rows[0].admin_metadata) if admin_metadata else None)
         rows = [_attachment_part(row) for row in rows]
         attachment = next((row for row in rows if row.id == attachment_id), None)
         if attachment is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        metadata = _admin_metadata(conn, volume.id) if admin_metadata else None
         return attachment, volume, metadata, rows
 
 

@@ -185,36 +185,36 @@ class AttachmentSpec(BASE):
     value = sa.Column(LongText)
 
 
-class spec_object(functions.FunctionElement):  # noqa: N801 (an SQL function's name)
-    """``spec_object(key, value)``: aggregate key/value rows into one JSON object text
-    whose values are the stored (JSON) texts, NULL for no rows. Each database spells it its
+class object_agg(functions.FunctionElement):  # noqa: N801 (an SQL function's name)
+    """``object_agg(key, value)``: aggregate key/value rows into one JSON object text
+    whose values are the stored texts, NULL for no rows. Each database spells it its
     own way; SQLite's gives ``{}`` for no rows, turned into NULL as the others give."""
 
     type = sa.Text()
-    name = 'spec_object'
+    name = 'object_agg'
     inherit_cache = True
 
 
-@compiler.compiles(spec_object, 'postgresql')
-def _spec_object_postgresql(element, compiler, **kw):
+@compiler.compiles(object_agg, 'postgresql')
+def _object_agg_postgresql(element, compiler, **kw):
     return 'CAST(json_object_agg(%s) AS TEXT)' % compiler.process(element.clauses, **kw)
 
 
-@compiler.compiles(spec_object, 'mysql')
-def _spec_object_mysql(element, compiler, **kw):
+@compiler.compiles(object_agg, 'mysql')
+def _object_agg_mysql(element, compiler, **kw):
     return 'JSON_OBJECTAGG(%s)' % compiler.process(element.clauses, **kw)
 
 
-@compiler.compiles(spec_object, 'sqlite')
-def _spec_object_sqlite(element, compiler, **kw):
+@compiler.compiles(object_agg, 'sqlite')
+def _object_agg_sqlite(element, compiler, **kw):
     return "NULLIF(json_group_object(%s), '{}')" % compiler.process(element.clauses, **kw)
 
 
 def connector_specs(attachment_id_column):
     """A scalar subquery: the live ``attachment_specs`` of the attachment whose id is
-    ``attachment_id_column``, as one ``spec_object`` text (NULL: no connector)."""
+    ``attachment_id_column``, as one ``object_agg`` text (NULL: no connector)."""
     specs = AttachmentSpec.__table__
-    return (sa.select(spec_object(specs.c.key, specs.c.value))
+    return (sa.select(object_agg(specs.c.key, specs.c.value))
             .where(specs.c.attachment_id == attachment_id_column,
                    specs.c.deleted == sa.false())
             .scalar_subquery())

@@ -207,8 +207,10 @@ class Manager:
             mode = self._attach_mode(volume, attachment, connector)
             connector['mode'] = mode
             self._validate_connector(connector)
-            # One read serves the early conflict check (before the backend is touched)
-            # and the list of connections that must survive an undo.
+            # Read under this volume's lock, so no connection made since the API read the
+            # attachments is missed: it serves the conflict check before the backend is
+            # touched and the list of connections that must survive an undo (the API's
+            # read of them may be older than a connect this lock waited for).
             siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
                                                                              volume.id)
             attachment.check_connectable(volume, siblings)

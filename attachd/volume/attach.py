@@ -57,15 +57,20 @@ def reserve(context, volume, instance_uuid=None, mode=None):
                                                   volume.multiattach)
 
 
-def connect(context, volume, attachment, connector):
+def connect(context, volume, attachment, connector, siblings=None):
     """Have the volume's manager connect ``attachment`` to the host of ``connector``.
+
+    :param siblings: the volume's live attachments, read with ``attachment``: the conflict
+        check runs on them before the manager is asked (and again under the volume's row
+        lock when the connection is recorded, whatever the caller read).
 
     :returns: the attachment as stored after the connection (``attaching``).
     :raises AttachmentConflict: the volume is in error, or is not multiattach and another
-        instance is connected to it (checked by the manager before it touches the backend,
-        and again under the volume's row lock when it records the connection).
+        instance is connected to it.
     """
     check_connector(connector)
+    if siblings is not None:
+        attachment.check_connectable(volume, siblings)
     recorded = clients.manager_api().attachment_update(context, volume, attachment, connector)
     if not isinstance(recorded, attachment_obj.VolumeAttachment):
         # A manager older than RPC 1.2 answers with the connection_info only.

@@ -107,11 +107,11 @@ def create(req):
 def update(req, attachment_id):
     """``PUT /attachments/{id}``: connect the attachment to the connector's host."""
     ctx = req.context
-    attachment, _siblings = _get(ctx, attachment_id)
+    attachment, siblings = _get(ctx, attachment_id)
     volume = attachment.volume
     _authorize(ctx, policies.UPDATE, volume)
     connector = req.json['attachment']['connector']
-    attachment = attach.connect(ctx, volume, attachment, connector)
+    attachment = attach.connect(ctx, volume, attachment, connector, siblings)
     return a_request.json_response({'attachment': views.detail(
         attachment, _show_secrets(ctx, volume.project_id))})
 
