@@ -1305,17 +1305,77 @@ def attachment_take_over(context, attachment_id, from_attachment_id):
         return _with_values(attachment, dict(update, connector=source.connector))
 
 
-def attachment_record_host(context, attachment_id, instance_uuid=None, attached_host=None,
-                           mountpoint=None):
-    """Record the server, host and mount point a legacy os-attach names on an attachment
-    (values left None are kept)."""
-    values = {key: value for key, value in (('instance_uuid', instance_uuid),
-                                            ('attached_host', attached_host),
-                                            ('mountpoint', mountpoint)) if value is not None}
-    if not values:
-        return
-    if not conditional_update(context, models.VolumeAttachment, attachment_id, values, {}):
-        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+# os-attach's candidates: the volume's pending attachments a server (or a host without one)
+# may complete, the connected one first, then the oldest.
+_PENDING_FOR_INSTANCE = sa.select(_ATT.c.id).where(
+    _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE,
+    _ATT.c.attach_status.in_([AttachStatus.ATTACHING, AttachStatus.RESERVED]),
+    sa.or_(_ATT.c.instance_uuid.is_(None),
+           _ATT.c.instance_uuid == sa.bindparam('instance_uuid')),
+).order_by(_ATT.c.connection_info.is_(None), _ATT.c.created_at, _ATT.c.id).limit(1)
+
+
+@_retry_on_deadlock
+def attachment_mark_attached(context, volume_id, instance_uuid=None, attached_host=None,
+                             mountpoint=None, attachment_id=None):
+    """Complete the volume's pending attachment for a legacy os-attach: record the server,
+    host and mount point it names (values left None are kept) and mark it ``attached``,
+    then recompute the volume status. One transaction under the volume's row lock: the
+    attachment is chosen with a locking read and changed by a compare-and-swap on its
+    status.
+
+    :param attachment_id: complete this one (a reservation the caller just made), if it is
+        still pending.
+    :returns: the id of the attachment completed, or None when none is pending.
+    """
+    with _writer_connection(context) as conn:
+        volume = _lock_volume(conn, volume_id)
+        stmt = _PENDING_FOR_INSTANCE
+        if attachment_id is not None:
+            stmt = stmt.where(_ATT.c.id == attachment_id)
+        chosen = conn.scalars(stmt.with_for_update(), {
+            'volume_id': volume_id, 'instance_uuid': instance_uuid}).first()
+        if chosen is None:
+            return None
+        values = {key: value for key, value in (('instance_uuid', instance_uuid),
+                                                ('attached_host', attached_host),
+                                                ('mountpoint', mountpoint))
+                  if value is not None}
+        won = conn.execute(
+            sa.update(_ATT).where(
+                _ATT.c.id == chosen, _ATT_LIVE,
+                _ATT.c.attach_status.in_([AttachStatus.ATTACHING, AttachStatus.RESERVED]))
+            .values(attach_status=AttachStatus.ATTACHED, updated_at=_now(),
+                    **values)).rowcount == 1
+        if not won:
+            return None
+        _recompute_volume_status(conn, volume_id, volume, [AttachStatus.ATTACHED])
+        return chosen
+
+
+@_retry_on_deadlock
+def attachment_unreserve(context, volume_id):
+    """Delete the volume's reservations that were never connected nor given a server
+    (legacy os-unreserve), in one compare-and-swap, and recompute the volume status.
+
+    :returns: how many were deleted.
+    """
+    has_specs = sa.exists().where(_SPECS.c.attachment_id == _ATT.c.id,
+                                  _SPECS.c.deleted == sa.false())
+    with _writer_connection(context) as conn:
+        volume = _lock_volume(conn, volume_id)
+        now = _now()
+        deleted = conn.execute(
+            sa.update(_ATT).where(
+                _ATT.c.volume_id == volume_id, _ATT_LIVE,
+                _ATT.c.attach_status == AttachStatus.RESERVED,
+                _ATT.c.instance_uuid.is_(None), _ATT.c.connection_info.is_(None),
+                ~has_specs)
+            .values(attach_status=AttachStatus.DETACHED, detach_time=now, deleted=True,
+                    deleted_at=now, updated_at=now)).rowcount
+        if deleted:
+            _recompute_volume_status(conn, volume_id, volume)
+        return deleted
 
 
 def _abandoned(older_than):

@@ -217,6 +217,17 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
             self.admin_metadata.update(metadata)
             self.obj_reset_changes(['admin_metadata'])
 
+    def attach_mode(self, requested=None, default=None):
+        """The access mode of a new attachment or connection of this volume: the one place
+        the read-only decision is made. The deprecated ``readonly`` admin flag forces
+        ``ro`` (only when it is really set: Cinder also treats a stored 'False' as set);
+        else ``requested`` when it is rw or ro; else ``default``."""
+        if (self.admin_metadata.get('readonly') or '').lower() == 'true':
+            return fields.AttachMode.RO
+        if requested in fields.AttachMode.ALL:
+            return requested
+        return default
+
     @property
     def is_multiattach(self):
         return bool(self.multiattach)

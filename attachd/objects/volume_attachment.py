@@ -153,15 +153,39 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         row = db_api.attachment_take_over(self._context, self.id, other.id)
         self._from_db_object(self._context, self, row)
 
-    def record_host(self, instance_uuid=None, host=None, mountpoint=None):
-        """Record the server, host and mount point given by a legacy os-attach."""
-        db_api.attachment_record_host(self._context, self.id, instance_uuid, host,
-                                      mountpoint)
-        for name, value in (('instance_uuid', instance_uuid), ('attached_host', host),
-                            ('mountpoint', mountpoint)):
-            if value is not None:
-                setattr(self, name, value)
-                self.obj_reset_changes([name])
+    @classmethod
+    def mark_attached(cls, context, volume, instance_uuid=None, host=None, mountpoint=None):
+        """Legacy os-attach: complete the volume's pending attachment for the server (the
+        connected one first), recording the server, host and mount point given; reserve
+        one first when none is pending. Each step is one compare-and-swap transaction.
+
+        :raises InvalidVolume: the volume cannot be reserved (Cinder's wording).
+        """
+        attachment_id = db_api.attachment_mark_attached(context, volume.id, instance_uuid,
+                                                        host, mountpoint)
+        if attachment_id is None:
+            reserved = cls.reserve(context, volume.id, instance_uuid, volume.attach_mode(),
+                                   volume.multiattach)
+            attachment_id = db_api.attachment_mark_attached(
+                context, volume.id, instance_uuid, host, mountpoint, reserved.id)
+            if attachment_id is None:
+                # Another os-attach completed the reservation first.
+                raise exception.VolumeAttachmentNotFound(attachment_id=reserved.id)
+        return attachment_id
+
+    @staticmethod
+    def unreserve(context, volume_id):
+        """Legacy os-unreserve: delete the volume's reservations never connected nor given
+        a server (one compare-and-swap)."""
+        return db_api.attachment_unreserve(context, volume_id)
+
+    def mode_for_connection(self, volume, connector):
+        """The mode this attachment is connected with: its own, decided when it was
+        reserved, else the volume's (:meth:`Volume.attach_mode`) with the connector's
+        legacy ``mode`` as the request, else rw."""
+        if self.attach_mode in fields.AttachMode.ALL:
+            return self.attach_mode
+        return volume.attach_mode(connector.get('mode'), fields.AttachMode.RW)
 
     def complete(self):
         """The host confirmed the attachment: ``attached``, the volume ``in-use``."""

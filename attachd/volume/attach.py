@@ -17,7 +17,6 @@ from attachd.conf import CONF
 from attachd import exception
 from attachd.i18n import _
 from attachd import notifications
-from attachd.objects import fields
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.volume import clients
 
@@ -37,15 +36,6 @@ def check_connector(connector):
             % {'n': size, 'max': CONF.api.max_connector_bytes})
 
 
-def _reserve_mode(volume, mode):
-    # The deprecated readonly admin flag forces read-only attachments, as in Cinder, but
-    # only when it is really set (Cinder also treats a stored 'False' as set).
-    readonly = (volume.admin_metadata.get('readonly') or '').lower() == 'true'
-    if readonly:
-        return fields.AttachMode.RO
-    return mode
-
-
 def reserve(context, volume, instance_uuid=None, mode=None):
     """Reserve ``volume`` for ``instance_uuid`` (None for a host without a server, as
     glance_store does); returns the new ``reserved`` attachment.
@@ -53,7 +43,7 @@ def reserve(context, volume, instance_uuid=None, mode=None):
     :raises InvalidVolume: the volume cannot be reserved now (Cinder's wording).
     """
     return attachment_obj.VolumeAttachment.reserve(context, volume.id, instance_uuid,
-                                                  _reserve_mode(volume, mode),
+                                                  volume.attach_mode(mode),
                                                   volume.multiattach)
 
 

@@ -22,20 +22,21 @@ def _live(context, volume):
     return list(attachment_obj.VolumeAttachmentList.get_all_by_volume(context, volume.id))
 
 
-def find_for_connector(context, volume, connector):
-    """The volume's attachment connected with the same host connection as ``connector``."""
+def find_for_connector(context, volume, connector, live=None):
+    """The volume's attachment connected with the same host connection as ``connector``.
+
+    :param live: the volume's live attachments, when the caller read them already.
+    """
     key = _connection_key(connector)
-    for attachment in _live(context, volume):
+    for attachment in live if live is not None else _live(context, volume):
         if key is not None and attachment.connection_key == key:
             return attachment
     return None
 
 
-def _unconnected_reservation(context, volume, instance_uuid=None):
-    for attachment in _live(context, volume):
-        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
-                and (instance_uuid is None or attachment.instance_uuid in (None,
-                                                                          instance_uuid))):
+def _unconnected_reservation(live):
+    for attachment in live:
+        if attachment.attach_status == AttachStatus.RESERVED and not attachment.connector:
             return attachment
     return None
 
@@ -51,14 +52,9 @@ def reserve(context, volume):
 
 
 def unreserve(context, volume):
-    """Drop the volume's reservations that were never connected nor given an instance."""
-    for attachment in _live(context, volume):
-        if (attachment.attach_status == AttachStatus.RESERVED and not attachment.connector
-                and not attachment.instance_uuid):
-            try:
-                attachment.destroy()
-            except exception.VolumeAttachmentNotFound:
-                pass
+    """Drop the volume's reservations that were never connected nor given an instance
+    (one compare-and-swap: a reservation connected meanwhile is kept)."""
+    attachment_obj.VolumeAttachment.unreserve(context, volume.id)
 
 
 def _attached_instance(live):
@@ -80,16 +76,19 @@ def initialize_connection(context, volume, connector):
     :returns: the connection_info in the legacy nested form ``{driver_volume_type, data}``.
     """
     attach.check_connector(connector)
-    attachment = find_for_connector(context, volume, connector)
+    # One read of the volume's attachments chooses the attachment and serves the conflict
+    # check; the manager and the recorded connection check again under their locks.
+    live = _live(context, volume)
+    attachment = find_for_connector(context, volume, connector, live)
     if attachment is not None and attachment.attach_status == AttachStatus.ATTACHED:
         return clients.manager_api().initialize_connection(context, volume, connector)
-    attachment = attachment or _unconnected_reservation(context, volume)
+    attachment = attachment or _unconnected_reservation(live)
     created = attachment is None
     if created:
-        attachment = attach.reserve(context, volume,
-                                    _attached_instance(_live(context, volume)))
+        attachment = attach.reserve(context, volume, _attached_instance(live))
+        live = list(live) + [attachment]
     try:
-        attachment = attach.connect(context, volume, attachment, connector)
+        attachment = attach.connect(context, volume, attachment, connector, live)
     except Exception:
         with excutils.save_and_reraise_exception():
             if created:
@@ -131,18 +130,13 @@ def nested_connection_info(flat):
 
 def mark_attached(context, volume, instance_uuid=None, host_name=None, mountpoint=None):
     """Mark the volume attached to a server or host (os-attach): records them on the
-    pending attachment (the connected one first) and completes it."""
-    candidates = [a for a in _live(context, volume)
-                  if a.attach_status in (AttachStatus.ATTACHING, AttachStatus.RESERVED)
-                  and (not a.instance_uuid or a.instance_uuid == instance_uuid)]
-    candidates.sort(key=lambda a: not a.connector)
-    if candidates:
-        attachment = candidates[0]
-    else:
-        attachment = attach.reserve(context, volume, instance_uuid)
-    attachment.record_host(instance_uuid, host_name, mountpoint)
-    attachment.complete()
-    return attachment
+    pending attachment (the connected one first) and completes it, reserving one first
+    when none is pending.
+
+    :returns: the id of the completed attachment.
+    """
+    return attachment_obj.VolumeAttachment.mark_attached(context, volume, instance_uuid,
+                                                         host_name, mountpoint)
 
 
 def find_for_detach(context, volume, attachment_id=None):
