@@ -1133,8 +1133,9 @@ def _find(rows, attachment_id):
 def attachment_connected(context, attachment_id, connector, connection_info, values=None,
                          volume_id=None, check=None):
     """Record that the backend connected an attachment: status ``attaching``, the connector
-    (JSON column and ``attachment_specs`` rows), connection_info, host, mountpoint, mode and
-    attach time; then recompute the volume status. One transaction, under the volume lock.
+    (its ``attachment_specs`` rows, replacing any earlier ones), connection_info, host,
+    mountpoint, mode and attach time; then recompute the volume status. One transaction,
+    under the volume lock.
 
     :param values: ``attach_mode`` to record (the attachment's own mode is kept otherwise).
     :param check: called as ``check(volume, attachment, live)`` with the rows read under
