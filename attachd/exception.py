@@ -8,6 +8,9 @@ replaced by a generic text so no internal detail leaks.
 
 import errno
 
+from oslo_db import exception as db_exc
+import sqlalchemy as sa
+
 from attachd.i18n import _
 
 
@@ -222,6 +225,22 @@ class NovaUnavailable(ServiceUnavailable):
 
 class DatabaseUnavailable(ServiceUnavailable):
     msg_fmt = _('The database is not reachable; try again later.')
+
+
+def is_database_unavailable(exc):
+    """True for errors that mean the database is unreachable (answer 503, not 500).
+
+    oslo.db wraps connection failures it recognizes into DBConnectionError, but not
+    libpq's current wording ("connection to server at ... failed: Connection refused",
+    "the database system is shutting down"): any DBAPI OperationalError is the database
+    being unavailable or busy, and worth a retry. Here rather than in the database layer
+    so that the API, which turns it into a fault, need not import that layer.
+    """
+    if isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock,
+                        sa.exc.OperationalError, sa.exc.DisconnectionError)):
+        return True
+    inner = getattr(exc, 'inner_exception', None)
+    return isinstance(inner, (sa.exc.OperationalError, sa.exc.DisconnectionError))
 
 
 class DriverError(AttachdException):

@@ -14,9 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 revision = '0004_idempotency_keys'
-# 0003 (the connector column drop) is being written on another branch; whichever merges
-# second makes this revision follow it.
-down_revision = '0002_default_volume_type'
+down_revision = '0003_connector_specs_only'
 branch_labels = None
 depends_on = None
 
@@ -44,3 +42,9 @@ def upgrade():
                             name='uniq_idempotency_keys0project_id0user_id0key'),
         mysql_engine='InnoDB', mysql_charset='utf8mb4')
     op.create_index('idempotency_keys_expires_at_idx', 'idempotency_keys', ['expires_at'])
+
+
+def downgrade():
+    # The stored answers go with the table: after a downgrade a retried create runs again.
+    op.drop_index('idempotency_keys_expires_at_idx', table_name='idempotency_keys')
+    op.drop_table('idempotency_keys')

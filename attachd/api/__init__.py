@@ -4,5 +4,5 @@ The request path: the paste pipeline (``etc/attachd/api-paste.ini``, built by
 :mod:`attachd.api.app`) -> :mod:`attachd.api.router` -> a handler of
 :mod:`attachd.api.handlers` -> policy (:mod:`attachd.policy`) and schema
 (:mod:`attachd.api.validation`) -> objects -> RPC to the manager when storage is involved
-(:mod:`attachd.api.attach`) -> a view of :mod:`attachd.api.views`.
+(:mod:`attachd.volume`) -> a view of :mod:`attachd.api.views`.
 """

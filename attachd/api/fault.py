@@ -11,7 +11,6 @@ from oslo_serialization import jsonutils
 import webob
 import webob.exc
 
-from attachd.db import api as db_api
 from attachd import exception
 from attachd.i18n import _
 
@@ -74,7 +73,7 @@ def from_exception(exc):
         if exc.status_int == 405 and 'Allow' in exc.headers:
             headers['Allow'] = exc.headers['Allow']
         return fault_response(exc.status_int, _http_message(exc), headers)
-    if db_api.is_db_connection_error(exc):
+    if exception.is_database_unavailable(exc):
         LOG.error('Database unavailable: %s', exc)
         return from_exception(exception.DatabaseUnavailable())
     LOG.exception('Unexpected error while serving the request')

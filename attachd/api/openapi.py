@@ -249,11 +249,8 @@ def documented_paths(route):
     return [route, '/{project_id}' + route]
 
 
-def generate(declarations=None):
-    """The OpenAPI document (a dict) of ``declarations`` (default: the routing table)."""
-    if declarations is None:
-        from attachd.api import router
-        declarations = router.ROUTE_DECLARATIONS
+def generate(declarations):
+    """The OpenAPI document (a dict) of the routing table ``declarations``."""
     paths = {}
     for route, methods in declarations:
         for prefixed, path in enumerate(documented_paths(route)):
@@ -274,13 +271,17 @@ def generate(declarations=None):
     }
 
 
-_document = None
+def handler(declarations):
+    """The handler of ``GET /v3/openapi.json`` for the routing table ``declarations``
+    (the router passes its own: this module does not import it). The document is made on
+    the first request, once the table is complete."""
+    document = []
 
+    @microversion.version_range(microversion.BASE)
+    def show(req):
+        """``GET /v3/openapi.json``: this API's OpenAPI document."""
+        if not document:
+            document.append(generate(declarations))
+        return a_request.json_response(document[0])
 
-@microversion.version_range(microversion.BASE)
-def show(req):
-    """``GET /v3/openapi.json``: this API's OpenAPI document."""
-    global _document
-    if _document is None:
-        _document = generate()
-    return a_request.json_response(_document)
+    return show

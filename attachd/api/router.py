@@ -51,8 +51,8 @@ ROUTE_DECLARATIONS = [
     ('/resource_filters', {'GET': resource_filters.index}),
     ('/limits', {'GET': limits.show}),
     ('/extensions', {'GET': extensions.index}),
-    ('/openapi.json', {'GET': openapi.show}),
 ]
+ROUTE_DECLARATIONS.append(('/openapi.json', {'GET': openapi.handler(ROUTE_DECLARATIONS)}))
 
 
 def make_mapper(declarations=ROUTE_DECLARATIONS):

@@ -266,23 +266,31 @@ def _bulk_attachments(db_url, total, already):
                      'host': 'bench@bench', 'deleted': False, 'created_at': base}
                     for v in range(1000)])
             rows = []
+            specs = []
             for n in range(already, total):
+                attachment_id = str(uuid.UUID(int=(9 << 64) + n))
                 rows.append({
-                    'id': str(uuid.UUID(int=(9 << 64) + n)),
+                    'id': attachment_id,
                     'volume_id': str(uuid.UUID(int=(7 << 64) + n % 1000)),
                     'instance_uuid': str(uuid.UUID(int=(11 << 64) + n)),
                     'attached_host': 'compute-%d' % (n % 200), 'mountpoint': '/dev/vdb',
                     'attach_mode': 'rw', 'attach_status': 'attached',
                     'attach_time': base, 'connection_info': '{"driver_volume_type": "iscsi"}',
-                    'connector': '{"host": "compute"}', 'deleted': False,
-                    'created_at': base + datetime.timedelta(seconds=n)})
+                    'deleted': False, 'created_at': base + datetime.timedelta(seconds=n)})
+                # The connector, as attachd stores it: one attachment_specs row per key.
+                specs.append({'attachment_id': attachment_id, 'key': 'host',
+                              'value': '"compute"', 'deleted': False, 'created_at': base})
                 if len(rows) == 10000:
                     conn.execute(models.VolumeAttachment.__table__.insert(), rows)
+                    conn.execute(models.AttachmentSpec.__table__.insert(), specs)
                     rows = []
+                    specs = []
             if rows:
                 conn.execute(models.VolumeAttachment.__table__.insert(), rows)
+                conn.execute(models.AttachmentSpec.__table__.insert(), specs)
             if engine.dialect.name == 'postgresql':
                 conn.execute(sa.text('ANALYZE volume_attachment'))
+                conn.execute(sa.text('ANALYZE attachment_specs'))
                 conn.execute(sa.text('ANALYZE volumes'))
     finally:
         engine.dispose()

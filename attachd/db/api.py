@@ -14,7 +14,6 @@ import threading
 import weakref
 
 from oslo_db import api as oslo_db_api
-from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as sqlalchemyutils
 from oslo_log import log as logging
@@ -29,7 +28,7 @@ from attachd.conf import CONF
 from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
-from attachd.objects import fields
+from attachd import statuses
 
 LOG = logging.getLogger(__name__)
 
@@ -37,8 +36,8 @@ main_context_manager = enginefacade.transaction_context()
 _configure_lock = threading.Lock()
 _configured = False
 
-VolumeStatus = fields.VolumeStatus
-AttachStatus = fields.VolumeAttachStatus
+VolumeStatus = statuses.VolumeStatus
+AttachStatus = statuses.VolumeAttachStatus
 
 # Sort keys callers may use on attachment lists (columns of volume_attachment).
 ATTACHMENT_SORT_KEYS = ('id', 'volume_id', 'instance_uuid', 'attach_status', 'attach_mode',
@@ -259,6 +258,9 @@ _VOL = models.Volume.__table__
 _SPECS = models.AttachmentSpec.__table__
 _ADMIN_MD = models.VolumeAdminMetadata.__table__
 _ATT_LIVE = (_ATT.c.deleted == sa.false())
+# An attachment's connector, from its attachment_specs rows, as a column of the statement
+# that reads the attachment (see connector_from_specs).
+_CONNECTOR = models.connector_specs(_ATT.c.id).label('connector')
 
 
 def _by_volume_order(stmt):
@@ -268,6 +270,17 @@ def _by_volume_order(stmt):
 _VOLUME_BY_ID = sa.select(_VOL).where(_VOL.c.id == sa.bindparam('volume_id'),
                                       _VOL.c.deleted == sa.false())
 _VOLUME_BY_ID_IN_PROJECT = _VOLUME_BY_ID.where(_VOL.c.project_id == sa.bindparam('project_id'))
+# A volume's admin metadata as a column of the statement that reads the volume: one JSON
+# object text (``object_agg``; values are plain strings), NULL when it has none. Reading it
+# that way instead of with a statement of its own saves a round trip on show, create and
+# update (measured by the statement budgets).
+_ADMIN_METADATA_COLUMN = (
+    sa.select(models.object_agg(_ADMIN_MD.c.key, _ADMIN_MD.c.value))
+    .where(_ADMIN_MD.c.volume_id == _VOL.c.id, _ADMIN_MD.c.deleted == sa.false())
+    .scalar_subquery().label('admin_metadata'))
+_VOLUME_WITH_METADATA_BY_ID = _VOLUME_BY_ID.add_columns(_ADMIN_METADATA_COLUMN)
+_VOLUME_WITH_METADATA_BY_ID_IN_PROJECT = _VOLUME_WITH_METADATA_BY_ID.where(
+    _VOL.c.project_id == sa.bindparam('project_id'))
 _ADMIN_METADATA = sa.select(_ADMIN_MD.c.key, _ADMIN_MD.c.value).where(
     _ADMIN_MD.c.volume_id == sa.bindparam('volume_id'), _ADMIN_MD.c.deleted == sa.false())
 
@@ -279,16 +292,19 @@ _ADMIN_METADATA = sa.select(_ADMIN_MD.c.key, _ADMIN_MD.c.value).where(
 # cache key (measured).
 _target = _ATT.alias('target')
 _SAME_VOLUME = _by_volume_order(
-    sa.select(_ATT, _VOL)
+    sa.select(_ATT, _CONNECTOR, _VOL)
     .join(_VOL, _VOL.c.id == _ATT.c.volume_id)
     .where(_ATT.c.volume_id == sa.select(_target.c.volume_id)
            .where(_target.c.id == sa.bindparam('attachment_id'),
                   _target.c.deleted == sa.false()).scalar_subquery(),
            _ATT_LIVE))
 _SAME_VOLUME_IN_PROJECT = _SAME_VOLUME.where(_VOL.c.project_id == sa.bindparam('project_id'))
+_SAME_VOLUME_WITH_METADATA = _SAME_VOLUME.add_columns(_ADMIN_METADATA_COLUMN)
+_SAME_VOLUME_WITH_METADATA_IN_PROJECT = _SAME_VOLUME_WITH_METADATA.where(
+    _VOL.c.project_id == sa.bindparam('project_id'))
 del _target
 
-_LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT).where(
+_LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT, _CONNECTOR).where(
     _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE))
 _LOCKED_LIVE_BY_VOLUME = _LIVE_BY_VOLUME.with_for_update()
 _LOCKED_LIVE_STATUSES = sa.select(_ATT.c.attach_status).where(
@@ -330,7 +346,7 @@ _INSERT_ATTACHMENT = sa.insert(_ATT)
 _CONNECT = sa.update(_ATT).where(_ATT.c.id == sa.bindparam('attachment_id')).values(
     attach_status=AttachStatus.ATTACHING, attached_host=sa.bindparam('new_host'),
     mountpoint=sa.bindparam('new_mountpoint'), attach_time=sa.bindparam('now'),
-    attach_mode=sa.bindparam('new_mode'), connector=sa.bindparam('new_connector'),
+    attach_mode=sa.bindparam('new_mode'),
     connection_info=sa.bindparam('new_connection_info'), updated_at=sa.bindparam('now'))
 _COMPLETE = sa.update(_ATT).where(
     _ATT.c.id == sa.bindparam('attachment_id'),
@@ -362,9 +378,27 @@ def _volume_part(row):
 
 
 def _attachment_part(row):
-    """The attachment columns of a row (of ``_SAME_VOLUME`` or another attachment read)."""
+    """The attachment columns of a row (of ``_SAME_VOLUME`` or another attachment read),
+    with its ``connector``."""
     mapping = row._mapping
-    return _Columns({column.name: mapping[column] for column in _ATT.c})
+    values = {column.name: mapping[column] for column in _ATT.c}
+    values['connector'] = mapping[_CONNECTOR]
+    return _Columns(values)
+
+
+def connector_from_specs(specs):
+    """The connector dict of an attachment row's ``connector`` (its ``attachment_specs``
+    rows aggregated in the read: a JSON object of JSON texts), or None."""
+    if not specs:
+        return None
+    return {key: jsonutils.loads(value) for key, value in jsonutils.loads(specs).items()}
+
+
+def _specs_text(connector):
+    """What a read of ``connector``'s spec rows gives (see :func:`connector_from_specs`)."""
+    if not connector:
+        return None
+    return jsonutils.dumps({key: jsonutils.dumps(value) for key, value in connector.items()})
 
 
 def _with_values(row, values):
@@ -604,12 +638,15 @@ def volume_get(context, volume_id, project_only=True):
         return _volume_get(conn, context, volume_id, project_only)
 
 
-def _volume_get(conn, context, volume_id, project_only):
+def _volume_get(conn, context, volume_id, project_only, with_metadata=False):
     if project_only and not context.is_admin:
-        volume = conn.execute(_VOLUME_BY_ID_IN_PROJECT, {
-            'volume_id': volume_id, 'project_id': context.project_id}).first()
+        stmt = (_VOLUME_WITH_METADATA_BY_ID_IN_PROJECT if with_metadata
+                else _VOLUME_BY_ID_IN_PROJECT)
+        volume = conn.execute(stmt, {'volume_id': volume_id,
+                                     'project_id': context.project_id}).first()
     else:
-        volume = conn.execute(_VOLUME_BY_ID, {'volume_id': volume_id}).first()
+        stmt = _VOLUME_WITH_METADATA_BY_ID if with_metadata else _VOLUME_BY_ID
+        volume = conn.execute(stmt, {'volume_id': volume_id}).first()
     if volume is None:
         raise exception.VolumeNotFound(volume_id=volume_id)
     return volume
@@ -619,11 +656,16 @@ def _admin_metadata(conn, volume_id):
     return dict(conn.execute(_ADMIN_METADATA, {'volume_id': volume_id}).all())
 
 
+def _metadata_object(text):
+    """The dict of an ``_ADMIN_METADATA_COLUMN`` value."""
+    return jsonutils.loads(text) if text else {}
+
+
 def volume_get_with_admin_metadata(context, volume_id, project_only=True):
-    """The live volume and its admin metadata, in one transaction."""
+    """The live volume and its admin metadata, in one statement."""
     with _reader_connection(context) as conn:
-        volume = _volume_get(conn, context, volume_id, project_only)
-        return volume, _admin_metadata(conn, volume_id)
+        volume = _volume_get(conn, context, volume_id, project_only, with_metadata=True)
+        return volume, _metadata_object(volume.admin_metadata)
 
 
 def volume_get_all(context, filters=None, marker=None, limit=None, offset=None,
@@ -868,7 +910,7 @@ def _lock_volume(session, volume_id):
     return volume
 
 
-def _recompute_volume_status(session, volume_id, volume=None, statuses=None):
+def _recompute_volume_status(session, volume_id, volume=None, attach_statuses=None):
     """Set the volume's status and attach_status from its live attachments.
 
     Cinder's rule (``volume_detached``): the first of attached, attaching, detaching,
@@ -882,20 +924,20 @@ def _recompute_volume_status(session, volume_id, volume=None, statuses=None):
 
     :param volume: the row :func:`_lock_volume` returned, when this transaction holds the
         lock already.
-    :param statuses: the attach statuses of the live attachments, when the caller read them
+    :param attach_statuses: the attach statuses of the live attachments, when the caller read them
         under that lock already (each saves a round trip on the hot path).
     """
     if volume is None:
         volume = _lock_volume(session, volume_id)
-    if statuses is None:
-        statuses = session.scalars(_LOCKED_LIVE_STATUSES, {'volume_id': volume_id})
-    statuses = set(statuses)
+    if attach_statuses is None:
+        attach_statuses = session.scalars(_LOCKED_LIVE_STATUSES, {'volume_id': volume_id})
+    attach_statuses = set(attach_statuses)
     attach_status = AttachStatus.DETACHED
     for candidate in AttachStatus.PRECEDENCE:
-        if candidate in statuses:
+        if candidate in attach_statuses:
             attach_status = candidate
             break
-    status = fields.volume_status_for(attach_status)
+    status = statuses.volume_status_for(attach_status)
     busy_elsewhere = (volume.migration_status not in (None, 'success', 'error') or
                       volume.status == VolumeStatus.UPLOADING)
     params = {'volume_id': volume_id, 'new_attach_status': attach_status, 'now': _now()}
@@ -983,6 +1025,7 @@ def attachment_reserve(context, volume_id, instance_uuid=None, attach_mode=None,
 
 def _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now):
     attachment = {column.name: None for column in _ATT.c}
+    attachment['connector'] = None
     attachment.update(id=uuidutils.generate_uuid(), volume_id=volume_id,
                       instance_uuid=instance_uuid, attach_status=AttachStatus.RESERVED,
                       attach_mode=attach_mode or 'null', created_at=now, deleted=False)
@@ -998,26 +1041,29 @@ def attachment_get(context, attachment_id, project_only=True):
 def attachment_get_with_volume(context, attachment_id, project_only=True,
                                admin_metadata=True):
     """The live attachment, its volume, the volume's admin metadata and its other live
-    attachments, in one transaction: what every attachment call reads first.
+    attachments, in one statement: what every attachment call reads first.
 
-    :param admin_metadata: read the admin metadata too (a second statement).
+    :param admin_metadata: read the admin metadata too (in the same statement).
     :returns: ``(attachment row, volume row, admin metadata dict or None, rows of all the
         volume's live attachments, this one included, oldest first)``.
     """
     with _reader_connection(context) as conn:
         if project_only and not context.is_admin:
-            rows = conn.execute(_SAME_VOLUME_IN_PROJECT, {
-                'attachment_id': attachment_id, 'project_id': context.project_id}).all()
+            stmt = (_SAME_VOLUME_WITH_METADATA_IN_PROJECT if admin_metadata
+                    else _SAME_VOLUME_IN_PROJECT)
+            rows = conn.execute(stmt, {'attachment_id': attachment_id,
+                                       'project_id': context.project_id}).all()
         else:
-            rows = conn.execute(_SAME_VOLUME, {'attachment_id': attachment_id}).all()
+            stmt = _SAME_VOLUME_WITH_METADATA if admin_metadata else _SAME_VOLUME
+            rows = conn.execute(stmt, {'attachment_id': attachment_id}).all()
         if not rows:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         volume = _volume_part(rows[0])
+        metadata = (_metadata_object(rows[0].admin_metadata) if admin_metadata else None)
         rows = [_attachment_part(row) for row in rows]
         attachment = next((row for row in rows if row.id == attachment_id), None)
         if attachment is None:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
-        metadata = _admin_metadata(conn, volume.id) if admin_metadata else None
         return attachment, volume, metadata, rows
 
 
@@ -1093,26 +1139,6 @@ def attachment_specs_get(context, attachment_id):
         return {row.key: jsonutils.loads(row.value) for row in rows}
 
 
-def check_connectable(volume, attachment, live):
-    """Raise AttachmentConflict when ``attachment`` may not be connected.
-
-    :param volume: the volume row (status, multiattach).
-    :param live: the volume's live attachment rows.
-    """
-    if 'error' in volume.status:
-        raise exception.AttachmentConflict(reason=_(
-            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
-            'connected.') % {'id': volume.id, 'status': volume.status})
-    if volume.multiattach:
-        return
-    for other in live:
-        if (other.id != attachment.id and other.connector is not None and
-                other.instance_uuid != attachment.instance_uuid):
-            raise exception.AttachmentConflict(reason=_(
-                'Volume %(id)s is not multiattach and is already connected to another '
-                'instance.') % {'id': volume.id})
-
-
 def _find(rows, attachment_id):
     for row in rows:
         if row.id == attachment_id:
@@ -1122,13 +1148,18 @@ def _find(rows, attachment_id):
 
 @_retry_on_deadlock
 def attachment_connected(context, attachment_id, connector, connection_info, values=None,
-                         volume_id=None):
+                         volume_id=None, check=None):
     """Record that the backend connected an attachment: status ``attaching``, the connector
-    (JSON column and ``attachment_specs`` rows), connection_info, host, mountpoint, mode and
-    attach time; then recompute the volume status. One transaction, under the volume lock,
-    with the conflict checks of :func:`check_connectable` repeated.
+    (its ``attachment_specs`` rows, replacing any earlier ones), connection_info, host,
+    mountpoint, mode and attach time; then recompute the volume status. One transaction,
+    under the volume lock.
 
     :param values: ``attach_mode`` to record (the attachment's own mode is kept otherwise).
+    :param check: called as ``check(volume, attachment, live)`` with the rows read under
+        the lock (the volume, the attachment, the volume's live attachments) before
+        anything is written; it raises to refuse the connection. The rule is the caller's
+        (``VolumeAttachment.check_connectable``); this function only gives it rows no
+        concurrent transaction can change.
     :param volume_id: the attachment's volume, when the caller knows it (saves a query).
     :returns: the updated attachment row.
     """
@@ -1138,7 +1169,8 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         volume = _lock_volume(conn, volume_id)
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
-        check_connectable(volume, attachment, live)
+        if check is not None:
+            check(volume, attachment, live)
         # Whole seconds, as MySQL's DATETIME keeps them anyway: the attachment travels back
         # to the API over RPC, whose datetime fields carry no fraction of a second, and the
         # update's answer must show the attach time a later read shows.
@@ -1149,14 +1181,12 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
             'mountpoint': connector.get('mountpoint') or 'na',
             'attach_time': now,
             'attach_mode': (values or {}).get('attach_mode', attachment.attach_mode),
-            'connector': jsonutils.dumps(connector),
             'connection_info': jsonutils.dumps(connection_info),
             'updated_at': now,
         }
         conn.execute(_CONNECT, {
             'attachment_id': attachment_id, 'now': now, 'new_host': update['attached_host'],
             'new_mountpoint': update['mountpoint'], 'new_mode': update['attach_mode'],
-            'new_connector': update['connector'],
             'new_connection_info': update['connection_info']})
         if attachment.connector is not None:
             # An attachment without a connector has no spec rows to retire.
@@ -1168,6 +1198,7 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
         _recompute_volume_status(conn, volume_id, volume, [
             AttachStatus.ATTACHING if row.id == attachment_id else row.attach_status
             for row in live])
+        update['connector'] = _specs_text(connector)
         return _with_values(attachment, update)
 
 
@@ -1219,8 +1250,7 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
-            stored = attachment.connector
-            if (jsonutils.loads(stored) if stored else None) != expected_connector:
+            if connector_from_specs(attachment.connector) != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         now = _now()
         if conn.execute(_DESTROY, {'attachment_id': attachment_id,
@@ -1250,12 +1280,12 @@ def attachment_disconnected(context, attachment_id):
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
         _lock_volume(session, volume_id)
         if conditional_update(context, models.VolumeAttachment, attachment_id,
-                              {'connector': None, 'connection_info': None},
+                              {'connection_info': None},
                               {'attach_status': AttachStatus.ATTACHED}):
             _write_connector(session, attachment_id, None)
             return
         conditional_update(context, models.VolumeAttachment, attachment_id,
-                           {'attach_status': AttachStatus.RESERVED, 'connector': None,
+                           {'attach_status': AttachStatus.RESERVED,
                             'connection_info': None, 'attached_host': None,
                             'attach_time': None}, {})
         _write_connector(session, attachment_id, None)
@@ -1277,33 +1307,93 @@ def attachment_take_over(context, attachment_id, from_attachment_id):
         attachment = _find(live, attachment_id)
         source = _find(live, from_attachment_id)
         now = _now()
-        update = {'connector': source.connector, 'connection_info': source.connection_info,
+        update = {'connection_info': source.connection_info,
                   'attached_host': source.attached_host, 'updated_at': now}
         conn.execute(sa.update(_ATT).where(_ATT.c.id == attachment_id).values(**update))
         conn.execute(_DESTROY, {'attachment_id': from_attachment_id, 'now': now})
         for stale in (attachment, source):
             if stale.connector is not None:
                 conn.execute(_DELETE_SPECS, {'of_attachment_id': stale.id, 'now': now})
-        connector = jsonutils.loads(source.connector) if source.connector else {}
+        connector = connector_from_specs(source.connector)
         if connector:
             conn.execute(_INSERT_SPECS, [
                 {'attachment_id': attachment_id, 'key': key, 'value': jsonutils.dumps(value),
                  'created_at': now, 'deleted': False}
                 for key, value in connector.items()])
-        return _with_values(attachment, update)
+        return _with_values(attachment, dict(update, connector=source.connector))
 
 
-def attachment_record_host(context, attachment_id, instance_uuid=None, attached_host=None,
-                           mountpoint=None):
-    """Record the server, host and mount point a legacy os-attach names on an attachment
-    (values left None are kept)."""
-    values = {key: value for key, value in (('instance_uuid', instance_uuid),
-                                            ('attached_host', attached_host),
-                                            ('mountpoint', mountpoint)) if value is not None}
-    if not values:
-        return
-    if not conditional_update(context, models.VolumeAttachment, attachment_id, values, {}):
-        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+# os-attach's candidates: the volume's pending attachments a server (or a host without one)
+# may complete, the connected one first, then the oldest.
+_PENDING_FOR_INSTANCE = sa.select(_ATT.c.id).where(
+    _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE,
+    _ATT.c.attach_status.in_([AttachStatus.ATTACHING, AttachStatus.RESERVED]),
+    sa.or_(_ATT.c.instance_uuid.is_(None),
+           _ATT.c.instance_uuid == sa.bindparam('instance_uuid')),
+).order_by(_ATT.c.connection_info.is_(None), _ATT.c.created_at, _ATT.c.id).limit(1)
+
+
+@_retry_on_deadlock
+def attachment_mark_attached(context, volume_id, instance_uuid=None, attached_host=None,
+                             mountpoint=None, attachment_id=None):
+    """Complete the volume's pending attachment for a legacy os-attach: record the server,
+    host and mount point it names (values left None are kept) and mark it ``attached``,
+    then recompute the volume status. One transaction under the volume's row lock: the
+    attachment is chosen with a locking read and changed by a compare-and-swap on its
+    status.
+
+    :param attachment_id: complete this one (a reservation the caller just made), if it is
+        still pending.
+    :returns: the id of the attachment completed, or None when none is pending.
+    """
+    with _writer_connection(context) as conn:
+        volume = _lock_volume(conn, volume_id)
+        stmt = _PENDING_FOR_INSTANCE
+        if attachment_id is not None:
+            stmt = stmt.where(_ATT.c.id == attachment_id)
+        chosen = conn.scalars(stmt.with_for_update(), {
+            'volume_id': volume_id, 'instance_uuid': instance_uuid}).first()
+        if chosen is None:
+            return None
+        values = {key: value for key, value in (('instance_uuid', instance_uuid),
+                                                ('attached_host', attached_host),
+                                                ('mountpoint', mountpoint))
+                  if value is not None}
+        won = conn.execute(
+            sa.update(_ATT).where(
+                _ATT.c.id == chosen, _ATT_LIVE,
+                _ATT.c.attach_status.in_([AttachStatus.ATTACHING, AttachStatus.RESERVED]))
+            .values(attach_status=AttachStatus.ATTACHED, updated_at=_now(),
+                    **values)).rowcount == 1
+        if not won:
+            return None
+        _recompute_volume_status(conn, volume_id, volume, [AttachStatus.ATTACHED])
+        return chosen
+
+
+@_retry_on_deadlock
+def attachment_unreserve(context, volume_id):
+    """Delete the volume's reservations that were never connected nor given a server
+    (legacy os-unreserve), in one compare-and-swap, and recompute the volume status.
+
+    :returns: how many were deleted.
+    """
+    has_specs = sa.exists().where(_SPECS.c.attachment_id == _ATT.c.id,
+                                  _SPECS.c.deleted == sa.false())
+    with _writer_connection(context) as conn:
+        volume = _lock_volume(conn, volume_id)
+        now = _now()
+        deleted = conn.execute(
+            sa.update(_ATT).where(
+                _ATT.c.volume_id == volume_id, _ATT_LIVE,
+                _ATT.c.attach_status == AttachStatus.RESERVED,
+                _ATT.c.instance_uuid.is_(None), _ATT.c.connection_info.is_(None),
+                ~has_specs)
+            .values(attach_status=AttachStatus.DETACHED, detach_time=now, deleted=True,
+                    deleted_at=now, updated_at=now)).rowcount
+        if deleted:
+            _recompute_volume_status(conn, volume_id, volume)
+        return deleted
 
 
 def _abandoned(older_than):
@@ -1415,21 +1505,6 @@ def _sort_with_tiebreakers(sort_keys, sort_dirs):
             sort_keys.append(key)
             sort_dirs.append(sort_dirs[0] if sort_dirs else 'desc')
     return sort_keys, sort_dirs
-
-
-def is_db_connection_error(exc):
-    """True for errors that mean the database is unreachable (answer 503, not 500).
-
-    oslo.db wraps connection failures it recognizes into DBConnectionError, but not
-    libpq's current wording ("connection to server at ... failed: Connection refused",
-    "the database system is shutting down"): any DBAPI OperationalError is the database
-    being unavailable or busy, and worth a retry.
-    """
-    if isinstance(exc, (db_exc.DBConnectionError, db_exc.DBDeadlock,
-                        sa.exc.OperationalError, sa.exc.DisconnectionError)):
-        return True
-    inner = getattr(exc, 'inner_exception', None)
-    return isinstance(inner, (sa.exc.OperationalError, sa.exc.DisconnectionError))
 
 
 def utcnow():

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd.objects import fields
+from attachd import statuses
 
-Status = fields.IdempotencyKeyStatus
+Status = statuses.IdempotencyKeyStatus
 
 _KEYS = models.IdempotencyKey.__table__
 # Rows the purge deletes per statement: a long-idle service must not hold one huge delete.

@@ -37,6 +37,14 @@ def upgrade(revision='head', engine=None):
         alembic_command.upgrade(_alembic_config(connection), revision)
 
 
+def downgrade(revision, engine=None):
+    """Take the schema of ``engine`` back to ``revision`` (operators rolling back an
+    upgrade by hand; the migration tests)."""
+    engine = engine or db_api.get_engine()
+    with engine.begin() as connection:
+        alembic_command.downgrade(_alembic_config(connection), revision)
+
+
 def version(engine=None):
     """The current schema revision, or None for an empty database."""
     engine = engine or db_api.get_engine()

@@ -7,7 +7,9 @@ folder; ``attachd/tests/functional/db/test_migrations.py`` proves the two agree.
 from oslo_db.sqlalchemy import models
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext import compiler
 from sqlalchemy import orm
+from sqlalchemy.sql import functions
 
 # Connector values (FC wwpns lists, NVMe host ids...) and connection_info can be long: Text on
 # PostgreSQL and SQLite, MEDIUMTEXT on MySQL, whose TEXT stops at 64 KiB.
@@ -160,15 +162,15 @@ class VolumeAttachment(BASE):
     attach_mode = sa.Column(sa.String(36))
     attach_status = sa.Column(sa.String(255))
     connection_info = sa.Column(LongText)
-    connector = sa.Column(LongText)
 
 
 class AttachmentSpec(BASE):
-    """The host connector of an attachment, one row per key.
+    """The host connector of an attachment, one row per key: the only place it is stored.
 
     Values are stored as JSON text so lists (FC ``wwpns``) and numbers round-trip; keys and
-    values have no length limit. ``volume_attachment.connector`` holds the same connector as
-    one JSON document and is written in the same transaction.
+    values have no length limit. An attachment's live rows are its connector (none: it has
+    no connection); ``VolumeAttachment.connector`` reads them back in the statement that
+    reads the attachment.
     """
 
     __tablename__ = 'attachment_specs'
@@ -214,3 +216,44 @@ class IdempotencyKey(BASE):
     response_status = sa.Column(sa.Integer)
     response_headers = sa.Column(sa.Text)
     response_body = sa.Column(LongText)
+
+
+class object_agg(functions.FunctionElement):  # noqa: N801 (an SQL function's name)
+    """``object_agg(key, value)``: aggregate key/value rows into one JSON object text
+    whose values are the stored texts, NULL for no rows. Each database spells it its
+    own way; SQLite's gives ``{}`` for no rows, turned into NULL as the others give."""
+
+    type = sa.Text()
+    name = 'object_agg'
+    inherit_cache = True
+
+
+@compiler.compiles(object_agg, 'postgresql')
+def _object_agg_postgresql(element, compiler, **kw):
+    return 'CAST(json_object_agg(%s) AS TEXT)' % compiler.process(element.clauses, **kw)
+
+
+@compiler.compiles(object_agg, 'mysql')
+def _object_agg_mysql(element, compiler, **kw):
+    return 'JSON_OBJECTAGG(%s)' % compiler.process(element.clauses, **kw)
+
+
+@compiler.compiles(object_agg, 'sqlite')
+def _object_agg_sqlite(element, compiler, **kw):
+    return "NULLIF(json_group_object(%s), '{}')" % compiler.process(element.clauses, **kw)
+
+
+def connector_specs(attachment_id_column):
+    """A scalar subquery: the live ``attachment_specs`` of the attachment whose id is
+    ``attachment_id_column``, as one ``object_agg`` text (NULL: no connector)."""
+    specs = AttachmentSpec.__table__
+    return (sa.select(object_agg(specs.c.key, specs.c.value))
+            .where(specs.c.attachment_id == attachment_id_column,
+                   specs.c.deleted == sa.false())
+            .scalar_subquery())
+
+
+# Read-only: written as attachment_specs rows (attachd.db.api).
+VolumeAttachment.connector = orm.column_property(
+    connector_specs(VolumeAttachment.__table__.c.id))
+

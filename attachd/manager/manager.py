@@ -155,17 +155,6 @@ class Manager:
 
     # --- attachments ----------------------------------------------------------------------
 
-    def _attach_mode(self, volume, attachment, connector):
-        """rw or ro: the attachment's own mode, else the volume's readonly flag, else the
-        connector's legacy ``mode``, else rw."""
-        if attachment.attach_mode in fields.AttachMode.ALL:
-            return attachment.attach_mode
-        readonly = volume.admin_metadata.get('readonly')
-        if readonly is not None and readonly.lower() == 'true':
-            return fields.AttachMode.RO
-        mode = connector.get('mode')
-        return mode if mode in fields.AttachMode.ALL else fields.AttachMode.RW
-
     def _connection_options(self, volume, attachment, connector, mode, conn_info):
         data = conn_info.setdefault('data', {})
         data['access_mode'] = mode
@@ -203,11 +192,13 @@ class Manager:
         with self._volume_lock(volume.id):
             self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
             connector = dict(connector)
-            mode = self._attach_mode(volume, attachment, connector)
+            mode = attachment.mode_for_connection(volume, connector)
             connector['mode'] = mode
             self._validate_connector(connector)
-            # One read serves the early conflict check (before the backend is touched)
-            # and the list of connections that must survive an undo.
+            # Read under this volume's lock, so no connection made since the API read the
+            # attachments is missed: it serves the conflict check before the backend is
+            # touched and the list of connections that must survive an undo (the API's
+            # read of them may be older than a connect this lock waited for).
             siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
                                                                              volume.id)
             attachment.check_connectable(volume, siblings)

@@ -46,8 +46,8 @@ _BROKER_ERRORS = (kombu_exceptions.KombuError, OSError)
 # What a manager's database failure is called when it crosses the broker: the class names
 # oslo.messaging gives in RemoteError.exc_type for oslo.db's and SQLAlchemy's errors of an
 # unreachable or failing database (only attachd's own exceptions travel as themselves,
-# rpc.ALLOWED_EXMODS). Like the API's own database errors (attachd.db.api.
-# is_db_connection_error), they are a 503.
+# rpc.ALLOWED_EXMODS). Like the API's own database errors (attachd.exception.
+# is_database_unavailable), they are a 503.
 REMOTE_DB_UNAVAILABLE = frozenset(['DBConnectionError', 'DBDeadlock', 'DBError',
                                    'OperationalError', 'DisconnectionError'])
 

@@ -90,6 +90,14 @@ class ObjectListBase(base.ObjectListBase):
 obj_make_list = base.obj_make_list
 
 
+def obj_class(name):
+    """The registered object class called ``name``: how an object module reaches a class
+    whose module imports it (``Volume`` loads its ``VolumeAttachmentList``, whose module
+    imports ``volume``), as ``ObjectField('VolumeAttachmentList')`` does, without an import
+    circle."""
+    return AttachdObjectRegistry.obj_classes()[name][0]
+
+
 class AttachdObjectSerializer(base.VersionedObjectSerializer):
     """Serializes attachd's objects for oslo.messaging."""
 

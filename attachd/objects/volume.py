@@ -7,6 +7,7 @@ from attachd.db import models
 from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
+from attachd.objects import volume_type as type_obj
 
 _LAZY = ('metadata', 'admin_metadata', 'volume_type', 'volume_attachment')
 
@@ -74,20 +75,17 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
     def obj_load_attr(self, attrname):
         if attrname not in _LAZY:
             raise exception.AttachdException('Cannot load %s of a volume' % attrname)
-        from attachd.objects import volume_attachment
-        from attachd.objects import volume_type
         if attrname == 'metadata':
             self.metadata = db_api.volume_metadata_get(self._context, self.id)
         elif attrname == 'admin_metadata':
             self.admin_metadata = db_api.volume_admin_metadata_get(self._context, self.id)
         elif attrname == 'volume_type':
-            self.volume_type = (volume_type.VolumeType.get_by_id(self._context,
-                                                                self.volume_type_id)
+            self.volume_type = (type_obj.VolumeType.get_by_id(self._context,
+                                                              self.volume_type_id)
                                 if self.volume_type_id else None)
         elif attrname == 'volume_attachment':
-            self.volume_attachment = (
-                volume_attachment.VolumeAttachmentList.get_all_by_volume(self._context,
-                                                                          self.id))
+            self.volume_attachment = base.obj_class(
+                'VolumeAttachmentList').get_all_by_volume(self._context, self.id)
         self.obj_reset_changes([attrname])
 
     @classmethod
@@ -219,6 +217,17 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
             self.admin_metadata.update(metadata)
             self.obj_reset_changes(['admin_metadata'])
 
+    def attach_mode(self, requested=None, default=None):
+        """The access mode of a new attachment or connection of this volume: the one place
+        the read-only decision is made. The deprecated ``readonly`` admin flag forces
+        ``ro`` (only when it is really set: Cinder also treats a stored 'False' as set);
+        else ``requested`` when it is rw or ro; else ``default``."""
+        if (self.admin_metadata.get('readonly') or '').lower() == 'true':
+            return fields.AttachMode.RO
+        if requested in fields.AttachMode.ALL:
+            return requested
+        return default
+
     @property
     def is_multiattach(self):
         return bool(self.multiattach)
@@ -233,6 +242,21 @@ class VolumeList(base.ObjectListBase, base.AttachdObject):
         'objects': fields.ListOfObjectsField('Volume'),
     }
 
+    #: What a list may be sorted by (columns of volumes).
+    SORT_KEYS = db_api.VOLUME_SORT_KEYS
+
+    @staticmethod
+    def text_keys(names):
+        """Those of the filter and sort ``names`` that hold text: the keys a ``key~``
+        (substring) filter may use."""
+        return db_api.text_columns(models.Volume, names)
+
+    @staticmethod
+    def get_usage(context, project_id):
+        """``(volumes, gigabytes)``: how many live volumes the project has and their
+        size."""
+        return db_api.volume_usage(context, project_id)
+
     @classmethod
     def get_all(cls, context, filters=None, marker=None, limit=None, offset=None,
                 sort_keys=None, sort_dirs=None, project_only=True, with_details=True):
@@ -245,7 +269,6 @@ class VolumeList(base.ObjectListBase, base.AttachdObject):
                                      sort_dirs, project_only)
         result = base.obj_make_list(context, cls(context), Volume, rows)
         if with_details and result.objects:
-            from attachd.objects import volume_attachment
             ids = [v.id for v in result.objects]
             metadata = db_api.volume_metadata_get_many(context, ids)
             admin_metadata = db_api.volume_admin_metadata_get_many(context, ids)
@@ -254,7 +277,7 @@ class VolumeList(base.ObjectListBase, base.AttachdObject):
                 volume.metadata = metadata[volume.id]
                 volume.admin_metadata = admin_metadata[volume.id]
                 volume.volume_attachment = base.obj_make_list(
-                    context, volume_attachment.VolumeAttachmentList(context),
-                    volume_attachment.VolumeAttachment, attachments[volume.id])
+                    context, base.obj_class('VolumeAttachmentList')(context),
+                    base.obj_class('VolumeAttachment'), attachments[volume.id])
                 volume.obj_reset_changes()
         return result

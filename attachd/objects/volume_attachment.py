@@ -3,13 +3,39 @@
 from oslo_serialization import jsonutils
 
 from attachd.db import api as db_api
+from attachd.db import models
 from attachd import exception
+from attachd.i18n import _
 from attachd.objects import base
 from attachd.objects import fields
+from attachd.objects import volume as volume_obj
 
 
 def _loads(value):
     return jsonutils.loads(value) if value else None
+
+
+def check_connectable(volume, attachment, live):
+    """Raise AttachmentConflict when ``attachment`` may not be connected: its volume is in
+    error, or is not multiattach and another instance holds a connection to it.
+
+    Works on objects and on the database rows alike (``status``, ``multiattach``;
+    ``id``, ``connector``, ``instance_uuid``).
+
+    :param live: the volume's live attachments.
+    """
+    if 'error' in volume.status:
+        raise exception.AttachmentConflict(reason=_(
+            'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
+            'connected.') % {'id': volume.id, 'status': volume.status})
+    if volume.multiattach:
+        return
+    for other in live:
+        if (other.id != attachment.id and other.connector is not None and
+                other.instance_uuid != attachment.instance_uuid):
+            raise exception.AttachmentConflict(reason=_(
+                'Volume %(id)s is not multiattach and is already connected to another '
+                'instance.') % {'id': volume.id})
 
 
 @base.AttachdObjectRegistry.register
@@ -40,15 +66,14 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         super()._from_db_object(context, obj, db_obj,
                                 skip=('connection_info', 'connector', 'volume'))
         obj.connection_info = _loads(db_obj.connection_info)
-        obj.connector = _loads(db_obj.connector)
+        obj.connector = db_api.connector_from_specs(db_obj.connector)
         obj.obj_reset_changes()
         return obj
 
     def obj_load_attr(self, attrname):
         if attrname != 'volume':
             raise NotImplementedError(attrname)
-        from attachd.objects import volume
-        self.volume = volume.Volume.get_by_id(self._context, self.volume_id,
+        self.volume = volume_obj.Volume.get_by_id(self._context, self.volume_id,
                                               project_only=False)
         self.obj_reset_changes(['volume'])
 
@@ -69,7 +94,6 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
             otherwise it is loaded when first used.
         :returns: ``(attachment, VolumeAttachmentList)``.
         """
-        from attachd.objects import volume as volume_obj
         row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
             context, attachment_id, project_only, admin_metadata)
         siblings = base.obj_make_list(context, VolumeAttachmentList(context),
@@ -104,12 +128,13 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         """
         if not any(a.id == self.id for a in siblings):
             raise exception.VolumeAttachmentNotFound(attachment_id=self.id)
-        db_api.check_connectable(volume, self, siblings)
+        check_connectable(volume, self, siblings)
 
     def connected(self, connector, connection_info, **values):
         """Record the connection the backend made; the volume goes to ``attaching``."""
         row = db_api.attachment_connected(self._context, self.id, connector,
-                                          connection_info, values, self.volume_id)
+                                          connection_info, values, self.volume_id,
+                                          check=check_connectable)
         self._from_db_object(self._context, self, row)
 
     def disconnected(self):
@@ -128,15 +153,39 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         row = db_api.attachment_take_over(self._context, self.id, other.id)
         self._from_db_object(self._context, self, row)
 
-    def record_host(self, instance_uuid=None, host=None, mountpoint=None):
-        """Record the server, host and mount point given by a legacy os-attach."""
-        db_api.attachment_record_host(self._context, self.id, instance_uuid, host,
-                                      mountpoint)
-        for name, value in (('instance_uuid', instance_uuid), ('attached_host', host),
-                            ('mountpoint', mountpoint)):
-            if value is not None:
-                setattr(self, name, value)
-                self.obj_reset_changes([name])
+    @classmethod
+    def mark_attached(cls, context, volume, instance_uuid=None, host=None, mountpoint=None):
+        """Legacy os-attach: complete the volume's pending attachment for the server (the
+        connected one first), recording the server, host and mount point given; reserve
+        one first when none is pending. Each step is one compare-and-swap transaction.
+
+        :raises InvalidVolume: the volume cannot be reserved (Cinder's wording).
+        """
+        attachment_id = db_api.attachment_mark_attached(context, volume.id, instance_uuid,
+                                                        host, mountpoint)
+        if attachment_id is None:
+            reserved = cls.reserve(context, volume.id, instance_uuid, volume.attach_mode(),
+                                   volume.multiattach)
+            attachment_id = db_api.attachment_mark_attached(
+                context, volume.id, instance_uuid, host, mountpoint, reserved.id)
+            if attachment_id is None:
+                # Another os-attach completed the reservation first.
+                raise exception.VolumeAttachmentNotFound(attachment_id=reserved.id)
+        return attachment_id
+
+    @staticmethod
+    def unreserve(context, volume_id):
+        """Legacy os-unreserve: delete the volume's reservations never connected nor given
+        a server (one compare-and-swap)."""
+        return db_api.attachment_unreserve(context, volume_id)
+
+    def mode_for_connection(self, volume, connector):
+        """The mode this attachment is connected with: its own, decided when it was
+        reserved, else the volume's (:meth:`Volume.attach_mode`) with the connector's
+        legacy ``mode`` as the request, else rw."""
+        if self.attach_mode in fields.AttachMode.ALL:
+            return self.attach_mode
+        return volume.attach_mode(connector.get('mode'), fields.AttachMode.RW)
 
     def complete(self):
         """The host confirmed the attachment: ``attached``, the volume ``in-use``."""
@@ -197,6 +246,16 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
     fields = {
         'objects': fields.ListOfObjectsField('VolumeAttachment'),
     }
+
+    #: What a list may be sorted by (columns of volume_attachment).
+    SORT_KEYS = db_api.ATTACHMENT_SORT_KEYS
+
+    @staticmethod
+    def text_keys(names):
+        """Those of the filter and sort ``names`` that hold text: the keys a ``key~``
+        (substring) filter may use."""
+        return db_api.text_columns(models.VolumeAttachment, names,
+                                   db_api.ATTACHMENT_FILTER_ALIASES)
 
     @classmethod
     def get_all(cls, context, filters=None, marker=None, limit=None, offset=None,

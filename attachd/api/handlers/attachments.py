@@ -2,7 +2,6 @@
 
 from oslo_utils import uuidutils
 
-from attachd.api import attach
 from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
@@ -11,21 +10,19 @@ from attachd.api.schemas import attachments as schemas
 from attachd.api import validation
 from attachd.api.views import attachments as views
 from attachd.api.views import common as common_views
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.policies import attachments as policies
 from attachd import policy
+from attachd.volume import attach
 
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.
-LIKE_FILTER_KEYS = db_api.text_columns(
-    models.VolumeAttachment,
-    set(db_api.ATTACHMENT_SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']),
-    db_api.ATTACHMENT_FILTER_ALIASES)
+SORT_KEYS = attachment_obj.VolumeAttachmentList.SORT_KEYS
+LIKE_FILTER_KEYS = attachment_obj.VolumeAttachmentList.text_keys(
+    set(SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']))
 
 
 def _get(ctx, attachment_id, admin_metadata=True):
@@ -51,9 +48,9 @@ def _show_secrets(ctx, project_id):
 def _list(req, view):
     ctx = req.context
     marker, limit, offset = listing.pagination(req)
-    sort_keys, sort_dirs = listing.sorting(req, db_api.ATTACHMENT_SORT_KEYS)
+    sort_keys, sort_dirs = listing.sorting(req, SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['attachment'],
-                              db_api.ATTACHMENT_SORT_KEYS, LIKE_FILTER_KEYS)
+                              SORT_KEYS, LIKE_FILTER_KEYS)
     project_only, project_id = listing.scope(req)
     found = attachment_obj.VolumeAttachmentList.get_all(
         ctx, filters, marker, limit, offset, sort_keys, sort_dirs, project_only, project_id)
@@ -112,11 +109,11 @@ def create(req):
 def update(req, attachment_id):
     """``PUT /attachments/{id}``: connect the attachment to the connector's host."""
     ctx = req.context
-    attachment, _siblings = _get(ctx, attachment_id)
+    attachment, siblings = _get(ctx, attachment_id)
     volume = attachment.volume
     _authorize(ctx, policies.UPDATE, volume)
     connector = req.json['attachment']['connector']
-    attachment = attach.connect(ctx, volume, attachment, connector)
+    attachment = attach.connect(ctx, volume, attachment, connector, siblings)
     return a_request.json_response({'attachment': views.detail(
         attachment, _show_secrets(ctx, volume.project_id))})
 

@@ -7,7 +7,7 @@ backups: their usage is 0. Cinder's rate limits were removed long ago: ``rate`` 
 
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.db import api as db_api
+from attachd.objects import volume as volume_obj
 from attachd.policies import limits as policies
 from attachd import policy
 
@@ -18,7 +18,7 @@ UNLIMITED = -1
 def show(req):
     ctx = req.context
     policy.authorize(ctx, policies.USED_LIMITS, {'project_id': ctx.project_id})
-    volumes, gigabytes = db_api.volume_usage(ctx, ctx.project_id)
+    volumes, gigabytes = volume_obj.VolumeList.get_usage(ctx, ctx.project_id)
     absolute = {
         'maxTotalVolumes': UNLIMITED,
         'maxTotalSnapshots': UNLIMITED,

@@ -1,17 +1,15 @@
 """Volume actions (``POST /volumes/{id}/action``): Nova's detach bracket, the pre-3.27
 attach API and the admin actions.
 
-The old attach calls are a thin layer over the attachments of :mod:`attachd.api.attach`,
-not a second state machine: os-reserve creates a reservation (the volume shows
-``attaching``, as in Cinder), os-initialize_connection connects it through the manager,
-os-attach completes it, os-terminate_connection revokes the connection and os-detach
-deletes the attachment.
+The old attach calls are a thin layer (:mod:`attachd.volume.legacy`) over the attachments
+of :mod:`attachd.volume.attach`, not a second state machine: os-reserve creates a
+reservation (the volume shows ``attaching``, as in Cinder), os-initialize_connection
+connects it through the manager, os-attach completes it, os-terminate_connection revokes
+the connection and os-detach deletes the attachment.
 """
 
-from oslo_utils import excutils
 from oslo_utils import strutils
 
-from attachd.api import attach
 from attachd.api.handlers import volumes
 from attachd.api import microversion
 from attachd.api import request as a_request
@@ -22,6 +20,9 @@ from attachd.i18n import _
 from attachd.objects import fields
 from attachd.policies import volume_actions as policies
 from attachd import policy
+from attachd.volume import attach
+from attachd.volume import legacy
+from attachd.volume import lifecycle
 
 VolumeStatus = fields.VolumeStatus
 AttachStatus = fields.VolumeAttachStatus
@@ -34,29 +35,29 @@ def _accepted():
 
 
 def _reserve(req, volume, args):
-    attach.legacy_reserve(req.context, volume)
+    legacy.reserve(req.context, volume)
     return _accepted()
 
 
 def _unreserve(req, volume, args):
-    attach.legacy_unreserve(req.context, volume)
+    legacy.unreserve(req.context, volume)
     return _accepted()
 
 
 def _initialize_connection(req, volume, args):
-    info = attach.legacy_initialize_connection(req.context, volume, args['connector'])
+    info = legacy.initialize_connection(req.context, volume, args['connector'])
     return a_request.json_response({'connection_info': info})
 
 
 def _attach(req, volume, args):
-    attach.legacy_attach(req.context, volume, args.get('instance_uuid'),
+    legacy.mark_attached(req.context, volume, args.get('instance_uuid'),
                          args.get('host_name'), args['mountpoint'])
     return _accepted()
 
 
 def _detach(req, volume, args):
     ctx = req.context
-    attachment = attach.find_for_detach(ctx, volume, (args or {}).get('attachment_id'))
+    attachment = legacy.find_for_detach(ctx, volume, (args or {}).get('attachment_id'))
     attach.check_deletion_allowed(ctx, attachment)
     attach.delete(ctx, volume, attachment)
     return _accepted()
@@ -64,12 +65,12 @@ def _detach(req, volume, args):
 
 def _terminate_connection(req, volume, args):
     ctx = req.context
-    attachment = attach.find_for_connector(ctx, volume, args['connector'])
+    attachment = legacy.find_for_connector(ctx, volume, args['connector'])
     if attachment is None:
         # Nothing is connected for this host: as Cinder, terminating is idempotent.
         return _accepted()
     attach.check_deletion_allowed(ctx, attachment)
-    attach.legacy_terminate_connection(ctx, volume, attachment)
+    legacy.terminate_connection(ctx, volume, attachment)
     return _accepted()
 
 
@@ -77,9 +78,9 @@ def _force_detach(req, volume, args):
     ctx = req.context
     args = args or {}
     if args.get('attachment_id'):
-        targets = [attach.find_for_detach(ctx, volume, args['attachment_id'])]
+        targets = [legacy.find_for_detach(ctx, volume, args['attachment_id'])]
     elif args.get('connector'):
-        found = attach.find_for_connector(ctx, volume, args['connector'])
+        found = legacy.find_for_connector(ctx, volume, args['connector'])
         targets = [found] if found else []
     else:
         targets = list(volume.volume_attachment)
@@ -146,12 +147,7 @@ def _reimage(req, volume, args):
             else policies.REIMAGE)
     policy.authorize(ctx, rule, {'project_id': volume.project_id})
     reserved = strutils.bool_from_string(args.get('reimage_reserved', False), strict=True)
-    volume.begin_reimage(reserved)
-    try:
-        attach.manager_api().reimage_volume(ctx, volume)
-    except Exception:
-        with excutils.save_and_reraise_exception():
-            volume.end_download()
+    lifecycle.reimage(ctx, volume, reserved)
     return _accepted()
 
 

@@ -4,7 +4,6 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
-from attachd.api import attach
 from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
@@ -15,8 +14,6 @@ from attachd.api import validation
 from attachd.api.views import common as common_views
 from attachd.api.views import volumes as views
 from attachd.conf import CONF
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
 from attachd.i18n import _
 from attachd.objects import fields
@@ -24,12 +21,14 @@ from attachd.objects import volume as volume_obj
 from attachd.objects import volume_type as type_obj
 from attachd.policies import volumes as policies
 from attachd import policy
+from attachd.volume import lifecycle
 
 LOG = logging.getLogger(__name__)
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.
-LIKE_FILTER_KEYS = db_api.text_columns(
-    models.Volume, set(db_api.VOLUME_SORT_KEYS) | set(listing.RESOURCE_FILTERS['volume']))
+SORT_KEYS = volume_obj.VolumeList.SORT_KEYS
+LIKE_FILTER_KEYS = volume_obj.VolumeList.text_keys(
+    set(SORT_KEYS) | set(listing.RESOURCE_FILTERS['volume']))
 
 
 def get_volume(ctx, volume_id, with_admin_metadata=False):
@@ -44,9 +43,9 @@ def _list(req, view):
     ctx = req.context
     policy.authorize(ctx, policies.GET_ALL, {'project_id': ctx.project_id})
     marker, limit, offset = listing.pagination(req)
-    sort_keys, sort_dirs = listing.sorting(req, db_api.VOLUME_SORT_KEYS)
+    sort_keys, sort_dirs = listing.sorting(req, SORT_KEYS)
     filters = listing.filters(req, listing.RESOURCE_FILTERS['volume'],
-                              db_api.VOLUME_SORT_KEYS, LIKE_FILTER_KEYS)
+                              SORT_KEYS, LIKE_FILTER_KEYS)
     if 'bootable' in filters:
         filters['bootable'] = strutils.bool_from_string(filters['bootable'])
     project_only, project_id = listing.scope(req)
@@ -128,20 +127,10 @@ def create(req):
     if service is None:
         LOG.warning('No live manager for backend %s: volume created in error',
                     scheduler.backend_name(volume_type))
-        volume.status = fields.VolumeStatus.ERROR
     else:
         for key, value in scheduler.placement(service).items():
             setattr(volume, key, value)
-    # A new volume has no admin metadata: saying so spares the view a query.
-    volume.create(metadata=body.get('metadata') or {}, admin_metadata={})
-    if service is not None:
-        try:
-            attach.manager_api().create_volume(ctx, volume)
-        except exception.ServiceUnavailable:
-            LOG.exception('Could not ask manager %s to create volume %s', volume.host,
-                          volume.id)
-            volume.conditional_update({'status': fields.VolumeStatus.ERROR},
-                                      {'status': fields.VolumeStatus.CREATING})
+    lifecycle.create(ctx, volume, body.get('metadata'))
     return a_request.json_response({'volume': views.created(req, volume)}, status=202)
 
 
@@ -152,17 +141,7 @@ def delete(req, volume_id):
     ctx = req.context
     volume = get_volume(ctx, volume_id)
     policy.authorize(ctx, policies.DELETE, {'project_id': volume.project_id})
-    previous_status = volume.status
-    volume.begin_delete()
-    if not volume.host:
-        volume.destroy()
-        return a_request.json_response(None, status=202)
-    try:
-        attach.manager_api().delete_volume(ctx, volume)
-    except exception.ServiceUnavailable:
-        volume.conditional_update({'status': previous_status},
-                                  {'status': fields.VolumeStatus.DELETING})
-        raise
+    lifecycle.delete(ctx, volume)
     return a_request.json_response(None, status=202)
 
 

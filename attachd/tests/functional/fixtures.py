@@ -18,7 +18,6 @@ from oslo_serialization import jsonutils
 import webob
 
 from attachd.api import app as api_app
-from attachd.api import attach
 from attachd.common import rpc
 from attachd import compute
 from attachd.conf import CONF
@@ -31,6 +30,7 @@ from attachd import objects
 from attachd.objects import service as service_obj
 from attachd import policy
 from attachd.tests import base
+from attachd.volume import clients
 
 HOST = 'node'
 BACKEND = 'fake'
@@ -69,8 +69,8 @@ class APIFixture(fixtures.Fixture):
             self.useFixture(DatabaseFixture(state_path))
         policy.reset()
         self.addCleanup(policy.reset)
-        attach.reset_manager_api()
-        self.addCleanup(attach.reset_manager_api)
+        clients.reset()
+        self.addCleanup(clients.reset)
         compute.reset()
         self.addCleanup(compute.reset)
         if self.with_manager:

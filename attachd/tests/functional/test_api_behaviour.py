@@ -93,7 +93,7 @@ class FailureTest(APITestCase):
 
     def test_unexpected_error_is_a_generic_500(self):
         volume = self.client.create_volume()
-        with mock.patch('attachd.api.attach.reserve', side_effect=RuntimeError('secret')):
+        with mock.patch('attachd.volume.attach.reserve', side_effect=RuntimeError('secret')):
             response = self.create(volume['id'])
         self.assertEqual(500, response.status_int)
         self.assertNotIn('secret', response.text)

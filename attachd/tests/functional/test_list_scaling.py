@@ -125,7 +125,7 @@ class ListScalingTest(base.PostgreSQLMixin, base.DbTestCase):
                     'instance_uuid': str(uuid.UUID(int=(6 << 96) + n)),
                     'attach_status': 'detached' if deleted else 'attached',
                     'attach_mode': 'rw', 'attached_host': 'compute', 'mountpoint': '/dev/vdb',
-                    'attach_time': T0, 'connection_info': '{}', 'connector': '{}',
+                    'attach_time': T0, 'connection_info': '{}',
                     'deleted': deleted, 'deleted_at': T0 if deleted else None,
                     'created_at': T0 + datetime.timedelta(seconds=n)})
                 if len(rows) == 20000:

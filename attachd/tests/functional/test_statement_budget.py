@@ -31,21 +31,22 @@ CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',
 # Statements per call, not counting SQLite's BEGIN IMMEDIATE (PostgreSQL's BEGIN is implicit
 # and never reaches the hook either). Set at what the call sends today, so that every new
 # statement on the hot path fails here (doc/source/performance.rst):
-# - create: the volume and its admin metadata; the reservation CAS (which sets both statuses
-#   of an available volume), the new row;
-# - update: the attachment with its volume's attachments, the admin metadata; the manager's
-#   read of the volume's attachments; the recorded connection (volume lock, locking read,
-#   update, connector specs, volume status) and the manager's liveness row, read at most
-#   once a second;
+# - create: the volume with its admin metadata (one statement); the reservation CAS (which
+#   sets both statuses of an available volume), the new row;
+# - update: the attachment with its volume, the volume's admin metadata and attachments (one
+#   statement, on which the API checks for a conflict); the manager's read of the volume's
+#   attachments under its lock (connections an undo must keep); the recorded connection
+#   (volume lock, locking read, update, connector specs, volume status) and the manager's
+#   liveness row, read at most once a second;
 # - complete: the attachment with its volume's attachments; volume lock, CAS, volume status;
-# - show: the attachment with its volume's attachments, the admin metadata;
+# - show: the attachment with its volume, its admin metadata and its attachments;
 # - delete: the attachment with its volume's attachments; the manager's read of the other
 #   connections; volume lock, locking read, CAS, connector specs, volume status.
 BUDGET = {
-    'create': 4,
-    'update': 9,
+    'create': 3,
+    'update': 8,
     'complete': 4,
-    'show': 2,
+    'show': 1,
     'delete': 7,
     'list': 1,
     'list_detail': 1,

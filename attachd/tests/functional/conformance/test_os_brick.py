@@ -42,10 +42,13 @@ class OsBrickTestCase(base.ConformanceTestCase):
     def stored_connection(self, attachment_id):
         """The attachment's connector and host as the server stored them."""
         with self.server.engine().connect() as conn:
-            row = conn.execute(sqlalchemy.text(
-                'SELECT connector, attached_host FROM volume_attachment WHERE id = :id'),
-                {'id': attachment_id}).one()
-        return json.loads(row.connector), row.attached_host
+            host = conn.execute(sqlalchemy.text(
+                'SELECT attached_host FROM volume_attachment WHERE id = :id'),
+                {'id': attachment_id}).scalar_one()
+            specs = conn.execute(sqlalchemy.text(
+                'SELECT key, value FROM attachment_specs WHERE attachment_id = :id '
+                'AND NOT deleted'), {'id': attachment_id}).all()
+        return {key: json.loads(value) for key, value in specs}, host
 
     def available_volume(self, storage):
         return self.wait_volume(storage, storage.create_volume(size=1).id, 'available')

@@ -5,7 +5,6 @@ import datetime
 import fixtures
 from oslo_utils import timeutils
 
-from attachd.api import attach
 from attachd.db import api as db_api
 from attachd.drivers import fake
 from attachd import exception
@@ -14,6 +13,8 @@ from attachd import notifications
 from attachd.objects import service as service_obj
 from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase
+from attachd.volume import attach
+from attachd.volume import clients
 
 VolumeStatus = mbase.VolumeStatus
 AttachStatus = mbase.AttachStatus
@@ -246,7 +247,7 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
     def _attach_api_uses_this_transport(self):
         # attach keeps one client per process; this suite's transport differs per class.
         api = self.api()
-        self.useFixture(fixtures.MockPatchObject(attach, 'manager_api', lambda: api))
+        self.useFixture(fixtures.MockPatchObject(clients, 'manager_api', lambda: api))
 
     def test_managers_pinned_below_1_2_refuse_updates_but_delete(self):
         # attachment_update exists at 1.2 only (its 1.0 form never shipped): under a lower
