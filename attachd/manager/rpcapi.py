@@ -269,12 +269,13 @@ class ManagerAPI:
 
     def can_fence(self, service=None):
         """True when the managers may be sent fence_host: the pin (``[manager]
-        rpc_version_cap``) allows it, and ``service``'s manager reported an RPC API that has
-        it (a manager of a release before it reports an older version)."""
+        rpc_version_cap``) allows it, and ``service``'s manager, if it reported its RPC
+        API version, reported one that has it."""
         if not self.client.can_send_version(self.FENCE_VERSION):
             return False
-        return service is None or rpc.version_is_compatible(service.rpc_version or '1.0',
-                                                             self.FENCE_VERSION)
+        if service is None or service.rpc_version is None:
+            return True
+        return rpc.version_is_compatible(service.rpc_version, self.FENCE_VERSION)
 
     def fence_host(self, context, server, host):
         """Have the manager of ``server`` (``<host>@<backend>``) cut ``host`` off its
