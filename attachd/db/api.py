@@ -345,9 +345,10 @@ _INSERT_ATTACHMENT = sa.insert(_ATT)
 
 # FENCING HOOK: no connection is recorded for a fenced host. The fence check is in the
 # same statement as the write (not a read before it), so a fence committed before this
-# statement runs is always seen; one committed after it finds this connection when it
-# marks the host's attachments (attachd.db.fences). On MySQL the subquery is a locking
-# read, so it sees the latest committed fences, not the transaction's snapshot.
+# statement runs is always seen (on MySQL, InnoDB reads a DML statement's subquery with a
+# locking read: the latest committed rows, not the transaction's snapshot). A fence
+# committed after it finds this connection because the manager records it under its lock
+# of the host, which the fence's sweep takes (Manager.fence_host).
 _FENCE = models.Fence.__table__
 _CONNECT = sa.update(_ATT).where(
     _ATT.c.id == sa.bindparam('attachment_id'),

@@ -412,6 +412,7 @@ class TgtDriver(base.ConnectorDriver):
             if initiator in target['acl']:
                 self._unbind(target['tid'], initiator)
             for sid, cid in self._connections(target['tid'], initiator):
+                # Not checked: the session may end by itself between show and delete.
                 self._tgtadm('--op', 'delete', '--mode', 'conn', '--tid', target['tid'],
                              '--sid', sid, '--cid', cid, check=False)
             LOG.warning('Fenced %s off volume %s', initiator, volume.id)
