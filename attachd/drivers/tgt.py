@@ -412,16 +412,26 @@ class TgtDriver(base.ConnectorDriver):
             if initiator in target['acl']:
                 self._unbind(target['tid'], initiator)
             for sid, cid in self._connections(target['tid'], initiator):
-                # Not checked: the session may end by itself between show and delete.
-                self._tgtadm('--op', 'delete', '--mode', 'conn', '--tid', target['tid'],
-                             '--sid', sid, '--cid', cid, check=False)
+                try:
+                    self._tgtadm('--op', 'delete', '--mode', 'conn', '--tid', target['tid'],
+                                 '--sid', sid, '--cid', cid)
+                except exception.DriverError as exc:
+                    # The session may end by itself between show and delete; one that
+                    # did not is seen by the check below.
+                    LOG.info('Dropping session %s of %s: %s', sid, initiator, exc)
+            left = self._connections(target['tid'], initiator)
+            if left:
+                raise exception.DriverError(reason=_(
+                    'sessions %(sessions)s of %(initiator)s on volume %(volume)s could not '
+                    'be dropped') % {'sessions': ', '.join(str(sid) for sid, _cid in left),
+                                     'initiator': initiator, 'volume': volume.id})
             LOG.warning('Fenced %s off volume %s', initiator, volume.id)
 
     def _connections(self, tid, initiator):
         """``(session id, connection id)`` of ``initiator``'s connections to target
         ``tid``."""
         return [(sid, cid) for sid, cid, name in parse_connections(
-            self._tgtadm('--op', 'show', '--mode', 'conn', '--tid', tid).stdout)
+            self._tgtadm('--op', 'show', '--mode', 'conn', '--tid', tid))
             if name == initiator]
 
     def _unbind(self, tid, initiator):
