@@ -6,9 +6,10 @@ import subprocess
 import time
 
 from attachd import exception
-from attachd import fencing
 from attachd.tests.functional.drivers import test_tgt
 from attachd.tests.functional.manager import base as mbase
+from attachd.volume import clients
+from attachd.volume import fencing
 
 
 class Session:
@@ -38,6 +39,13 @@ class Session:
 
 
 class TgtFenceTest(test_tgt.TgtTestCase):
+
+    def setUp(self):
+        super().setUp()
+        # attachd.volume.fencing uses the process's manager client: one of this test's
+        # transport.
+        clients.reset()
+        self.addCleanup(clients.reset)
 
     def sessions(self, volume, initiator):
         target = self.svc.manager.driver._target(volume)
@@ -69,7 +77,7 @@ class TgtFenceTest(test_tgt.TgtTestCase):
         self.assertTrue(self.landed(volume, 0xcd, 10))
         self.assertEqual(1, len(self.sessions(volume, test_tgt.HOST_A['initiator'])))
 
-        fence = fencing.fence(self.ctx, self.api(), 'compute1')
+        fence = fencing.fence(self.ctx, 'compute1')
 
         self.assertEqual([attachment.id], fence.attachments)
         # The session the host had open is gone, and the host cannot log in again: what
@@ -95,7 +103,7 @@ class TgtFenceTest(test_tgt.TgtTestCase):
         session_b.write(0xcd)
         self.assertTrue(self.landed(volume, 0xcd, 10))
 
-        fencing.fence(self.ctx, self.api(), 'compute1')
+        fencing.fence(self.ctx, 'compute1')
 
         # The target stays (compute2 uses it): the driver unbound compute1 and deleted
         # its connection, which unbinding alone leaves working.
@@ -109,7 +117,7 @@ class TgtFenceTest(test_tgt.TgtTestCase):
 
     def test_no_new_connection_while_fenced_and_after_the_lift(self):
         volume = self.create()
-        fencing.fence(self.ctx, self.api(), 'compute1')
+        fencing.fence(self.ctx, 'compute1')
         attachment = self.reserve(volume)
         self.assertRaises(exception.HostFenced, self.api().attachment_update, self.ctx,
                           volume, attachment, test_tgt.HOST_A)
