@@ -9,6 +9,7 @@ import routes
 from attachd import exception
 from attachd.api.handlers import attachments
 from attachd.api.handlers import extensions
+from attachd.api.handlers import fences
 from attachd.api.handlers import limits
 from attachd.api.handlers import resource_filters
 from attachd.api.handlers import types
@@ -51,6 +52,8 @@ ROUTE_DECLARATIONS = [
     ('/resource_filters', {'GET': resource_filters.index}),
     ('/limits', {'GET': limits.show}),
     ('/extensions', {'GET': extensions.index}),
+    ('/fences', {'GET': fences.index, 'POST': fences.create}),
+    ('/fences/{host}', {'DELETE': fences.delete}),
 ]
 ROUTE_DECLARATIONS.append(('/openapi.json', {'GET': openapi.handler(ROUTE_DECLARATIONS)}))
 

@@ -218,6 +218,25 @@ class IdempotencyKey(BASE):
     response_body = sa.Column(LongText)
 
 
+class Fence(BASE):
+    """A host cut off from every volume (``POST /fences``): no connection is made for it
+    while the row exists.
+
+    One row per host, the host being the key: the insert itself is the compare-and-swap
+    that makes concurrent fences of one host agree on one fence. Lifting the fence deletes
+    the row (no soft delete, which would need the key to include a deletion marker); its
+    history is in the fence notifications.
+    """
+
+    __tablename__ = 'fences'
+
+    host = sa.Column(sa.String(255), primary_key=True)
+    # A fence is created and deleted, never changed.
+    updated_at = None
+    deleted = None
+    deleted_at = None
+
+
 class object_agg(functions.FunctionElement):  # noqa: N801 (an SQL function's name)
     """``object_agg(key, value)``: aggregate key/value rows into one JSON object text
     whose values are the stored texts, NULL for no rows. Each database spells it its

@@ -22,7 +22,9 @@ def _naive(values):
 @base.AttachdObjectRegistry.register
 class Volume(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: the attach status vocabulary gained 'fenced' (an attachment's only: a
+    #              volume's attach_status never takes it)
+    VERSION = '1.1'
 
     fields = {
         'id': fields.UUIDField(),

@@ -39,6 +39,15 @@ def notify(context, event_type, volume, attachment=None):
     notifications.notify(_notifier, context, event_type, volume, attachment)
 
 
+def notify_fence(context, event_type, fence):
+    """Send ``fence.create`` or ``fence.delete`` about ``fence`` (see
+    :func:`attachd.notifications.notify_fence`)."""
+    global _notifier
+    if _notifier is None:
+        _notifier = notifications.get_notifier()
+    notifications.notify_fence(_notifier, context, event_type, fence)
+
+
 def reset():
     """Forget the RPC client and notifier (tests switch between transports)."""
     global _manager_api, _notifier

@@ -8,11 +8,13 @@ from attachd.tests import base as test_base
 # When a test below fails, bump the object's VERSION, describe the change in its version
 # history comment, make obj_make_compatible handle older versions, and update the hash here.
 object_data = {
+    'Fence': '1.0-ab701bfbcb996c9486a57c0bf2de4c5c',
+    'FenceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'IdempotencyKey': '1.0-cf4dcb8869e938833a129c1fe6f2f2da',
     'Service': '1.0-032eb79f9811d9c4f275f0d75e9e7fe3',
     'ServiceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
-    'Volume': '1.0-85f3a95b1ba172641901fd695dbbe53b',
-    'VolumeAttachment': '1.0-8d9fd2af8cfaefcecfe2bf89c77b9f12',
+    'Volume': '1.1-b481203f1dd96f42ef05a1591a5e6389',
+    'VolumeAttachment': '1.1-b92df8587471bbb31acff2899d5c2569',
     'VolumeAttachmentList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'VolumeList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'VolumeType': '1.0-86fc3e571400a963fc978cd649c90890',
