@@ -5,9 +5,10 @@ Revises: 0004_idempotency_keys
 Create Date: 2026-12-04
 """
 
-from alembic import op
 from oslo_utils import timeutils
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = '0005_fences'
 down_revision = '0004_idempotency_keys'

@@ -18,10 +18,10 @@ import copy
 import re
 
 from attachd.api import fault
-from attachd.api.handlers import attachments
-from attachd.api.handlers import volume_actions
 from attachd.api import microversion
 from attachd.api import request as a_request
+from attachd.api.handlers import attachments
+from attachd.api.handlers import volume_actions
 from attachd.conf import CONF
 
 OPENAPI_VERSION = '3.1.0'

@@ -7,6 +7,8 @@ project id in the URL must be the caller's own (else 400 "Malformed request url"
 import routes
 
 from attachd import exception
+from attachd.api import openapi
+from attachd.api import request as a_request
 from attachd.api.handlers import attachments
 from attachd.api.handlers import extensions
 from attachd.api.handlers import fences
@@ -17,8 +19,6 @@ from attachd.api.handlers import versions
 from attachd.api.handlers import volume_actions
 from attachd.api.handlers import volume_metadata
 from attachd.api.handlers import volumes
-from attachd.api import openapi
-from attachd.api import request as a_request
 from attachd.conf import CONF
 from attachd.i18n import _
 

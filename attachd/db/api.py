@@ -24,11 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import pool as sa_pool
 
+from attachd import exception
+from attachd import statuses
 from attachd.conf import CONF
 from attachd.db import models
-from attachd import exception
 from attachd.i18n import _
-from attachd import statuses
 
 LOG = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ at the backend (attachd.manager.manager.Manager.attachment_update).
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
 from attachd import statuses
+from attachd.db import api as db_api
+from attachd.db import models
 
 AttachStatus = statuses.VolumeAttachStatus
 

@@ -6,9 +6,9 @@ folder; ``attachd/tests/functional/db/test_migrations.py`` proves the two agree.
 
 from oslo_db.sqlalchemy import models
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext import compiler
-from sqlalchemy import orm
 from sqlalchemy.sql import functions
 
 # Connector values (FC wwpns lists, NVMe host ids...) and connection_info can be long: Text on

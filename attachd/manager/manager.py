@@ -21,10 +21,10 @@ import oslo_messaging as messaging
 from oslo_utils import excutils
 from oslo_utils import timeutils
 
-from attachd.conf import CONF
 from attachd import exception
-from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.conf import CONF
+from attachd.manager import rpcapi
 from attachd.objects import fence as fence_obj
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj

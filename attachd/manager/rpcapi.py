@@ -26,9 +26,9 @@ from kombu import exceptions as kombu_exceptions
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from attachd import exception
 from attachd.common import rpc
 from attachd.conf import CONF
-from attachd import exception
 from attachd.i18n import _
 from attachd.objects import service as service_obj
 

@@ -1,8 +1,8 @@
 """The Fence object: a host cut off from every volume (see
 :mod:`attachd.volume.fencing`)."""
 
-from attachd.db import fences as fences_db
 from attachd import exception
+from attachd.db import fences as fences_db
 from attachd.objects import base
 from attachd.objects import fields
 

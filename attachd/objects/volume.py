@@ -2,9 +2,9 @@
 
 import datetime
 
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 from attachd.objects import volume_type as type_obj

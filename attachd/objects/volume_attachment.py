@@ -2,10 +2,10 @@
 
 from oslo_serialization import jsonutils
 
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import fences as fences_db
 from attachd.db import models
-from attachd import exception
 from attachd.i18n import _
 from attachd.objects import base
 from attachd.objects import fields

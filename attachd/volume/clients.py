@@ -6,8 +6,8 @@ request of the process.
 
 import threading
 
-from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.manager import rpcapi
 
 _lock = threading.Lock()
 _manager_api = None

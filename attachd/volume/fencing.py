@@ -20,10 +20,10 @@ it only takes up what a failed attempt left (a backend whose manager was down).
 
 from oslo_log import log as logging
 
-from attachd.common import rpc
 from attachd import exception
-from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.common import rpc
+from attachd.manager import rpcapi
 from attachd.objects import fence as fence_obj
 from attachd.objects import service as service_obj
 from attachd.volume import clients

@@ -2,13 +2,13 @@
 volume (``POST``), list fenced hosts, lift a fence (``DELETE``). See
 :mod:`attachd.volume.fencing`."""
 
+from attachd import policy
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.api.schemas import fences as schemas
 from attachd.api import validation
+from attachd.api.schemas import fences as schemas
 from attachd.api.views import fences as views
 from attachd.policies import fences as policies
-from attachd import policy
 from attachd.volume import fencing
 
 

@@ -6,9 +6,9 @@ import threading
 from oslo_config import cfg
 
 from attachd import context
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.drivers import fake
-from attachd import exception
 from attachd.manager import manager as manager_mod
 from attachd.objects import fence as fence_obj
 from attachd.objects import fields
