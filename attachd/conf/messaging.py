@@ -39,7 +39,11 @@ _LIBRARY_DEFAULT_URL = _library_opts(None, ('transport_url',))[0].default
 
 
 def register_opts(conf):
-    conf.register_opts(_library_opts(None, ('transport_url', 'control_exchange')))
+    # transport_url only: control_exchange's default is the library object's, which
+    # set_transport_defaults changes (attachd's above; any other project imported in the
+    # same process, keystone's for one, changes it again), so a copy registered now could
+    # differ from the original by the time oslo.messaging registers it.
+    conf.register_opts(_library_opts(None, ('transport_url',)))
 
 
 def transport_url(conf):
