@@ -469,13 +469,15 @@ def service_get_by_args(context, host, binary, backend=None):
         return service
 
 
-def service_get_all(context, binary=None, backend=None):
+def service_get_all(context, binary=None, backend=None, cluster_name=None):
     with _reader(context) as session:
         stmt = sa.select(models.Service).where(models.Service.deleted == sa.false())
         if binary is not None:
             stmt = stmt.where(models.Service.binary == binary)
         if backend is not None:
             stmt = stmt.where(models.Service.backend == backend)
+        if cluster_name is not None:
+            stmt = stmt.where(models.Service.cluster_name == cluster_name)
         return list(session.scalars(stmt.order_by(models.Service.id)))
 
 
@@ -1406,18 +1408,27 @@ def _abandoned(older_than):
                              models.VolumeAttachment.created_at) < older_than)
 
 
-def attachment_get_reclaimable(context, older_than, host=None):
+def _on_backend(host, cluster_name):
+    """Volumes of one manager's backend: those of its cluster when it has one, else
+    those of its host."""
+    if cluster_name is not None:
+        return models.Volume.cluster_name == cluster_name
+    return models.Volume.host == host
+
+
+def attachment_get_reclaimable(context, older_than, host=None, cluster_name=None):
     """Reservations never connected nor completed whose last change is before
     ``older_than``: the abandoned ones the reclaimer deletes.
 
     :param host: only those of volumes on this backend (``<host>@<backend>``).
+    :param cluster_name: only those of volumes of this cluster (``<cluster>@<backend>``).
     """
     with _reader(context) as session:
         stmt = sa.select(models.VolumeAttachment).where(*_abandoned(older_than))
-        if host is not None:
+        if host is not None or cluster_name is not None:
             stmt = stmt.join(models.Volume,
                              models.Volume.id == models.VolumeAttachment.volume_id).where(
-                models.Volume.host == host)
+                _on_backend(host, cluster_name))
         return list(session.scalars(stmt))
 
 
@@ -1453,13 +1464,18 @@ def attachment_reclaim(context, attachment_id, older_than):
         return True
 
 
-def attachment_get_connected_by_backend(context, host):
-    """Live attachments with a connection, of volumes whose ``host`` is ``host``."""
+def attachment_get_connected_by_backend(context, host, cluster_name=None, volume_id=None):
+    """Live attachments with a connection, of volumes whose ``host`` is ``host`` (or,
+    given ``cluster_name``, of the volumes of that cluster); only those of ``volume_id``
+    when given."""
     with _reader(context) as session:
+        stmt = sa.select(models.VolumeAttachment)
+        if volume_id is not None:
+            stmt = stmt.where(models.VolumeAttachment.volume_id == volume_id)
         return list(session.scalars(
-            sa.select(models.VolumeAttachment)
+            stmt
             .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
-            .where(models.Volume.host == host, models.Volume.deleted == sa.false(),
+            .where(_on_backend(host, cluster_name), models.Volume.deleted == sa.false(),
                    models.VolumeAttachment.deleted == sa.false(),
                    models.VolumeAttachment.connector.is_not(None))))
 

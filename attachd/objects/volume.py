@@ -2,6 +2,8 @@
 
 import datetime
 
+from oslo_utils import versionutils
+
 from attachd.db import api as db_api
 from attachd.db import models
 from attachd import exception
@@ -22,7 +24,8 @@ def _naive(values):
 @base.AttachdObjectRegistry.register
 class Volume(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: cluster_name
+    VERSION = '1.1'
 
     fields = {
         'id': fields.UUIDField(),
@@ -40,6 +43,7 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
         'bootable': fields.BooleanField(default=False),
         'volume_type_id': fields.UUIDField(nullable=True),
         'host': fields.StringField(nullable=True),
+        'cluster_name': fields.StringField(nullable=True),
         'provider_location': fields.StringField(nullable=True),
         'provider_auth': fields.StringField(nullable=True),
         'shared_targets': fields.BooleanField(nullable=True, default=True),
@@ -55,10 +59,22 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
 
     # provider_auth holds backend credentials (CHAP secrets): never in logs or reprs.
     obj_secret_fields = ('provider_auth',)
-    obj_extra_fields = ['backend']
+    obj_extra_fields = ['backend', 'service_topic_queue']
 
     def obj_what_changed(self):
         return super().obj_what_changed() - set(_LAZY)
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            primitive.pop('cluster_name', None)
+
+    @property
+    def service_topic_queue(self):
+        """The RPC server a request for this volume goes to: its cluster's
+        (``<cluster>@<backend>``, which every live member consumes) or, for a volume of an
+        unclustered manager, its host's (``<host>@<backend>``)."""
+        return self.cluster_name or self.host
 
     @property
     def backend(self):

@@ -270,13 +270,14 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
                                   db_api.attachment_get_all_by_volume(context, volume_id))
 
     @classmethod
-    def get_reclaimable(cls, context, older_than, host=None):
+    def get_reclaimable(cls, context, older_than, host=None, cluster_name=None):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
                                   db_api.attachment_get_reclaimable(context, older_than,
-                                                                    host))
+                                                                    host, cluster_name))
 
     @classmethod
-    def get_connected_by_backend(cls, context, host):
+    def get_connected_by_backend(cls, context, host, cluster_name=None, volume_id=None):
         return base.obj_make_list(
             context, cls(context), VolumeAttachment,
-            db_api.attachment_get_connected_by_backend(context, host))
+            db_api.attachment_get_connected_by_backend(context, host, cluster_name,
+                                                       volume_id))

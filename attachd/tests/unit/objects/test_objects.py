@@ -9,9 +9,9 @@ from attachd.tests import base as test_base
 # history comment, make obj_make_compatible handle older versions, and update the hash here.
 object_data = {
     'IdempotencyKey': '1.0-cf4dcb8869e938833a129c1fe6f2f2da',
-    'Service': '1.0-032eb79f9811d9c4f275f0d75e9e7fe3',
+    'Service': '1.1-8617978614bf76c6c63c87021ca93fcf',
     'ServiceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
-    'Volume': '1.0-85f3a95b1ba172641901fd695dbbe53b',
+    'Volume': '1.1-e3befe05abfeb2f244f2eb9cbaba84e8',
     'VolumeAttachment': '1.0-8d9fd2af8cfaefcecfe2bf89c77b9f12',
     'VolumeAttachmentList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'VolumeList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
