@@ -22,6 +22,7 @@ import subprocess
 import threading
 import time
 
+from oslo_concurrency import lockutils
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -140,6 +141,42 @@ def parse_provider_auth(provider_auth):
     return parts[1], parts[2]
 
 
+class TgtdLock:
+    """A reentrant lock over one tgtd, for the threads of this process and the other
+    processes of this host (the members of a cluster on one host share its tgtd).
+
+    A thread re-entering keeps the lock; the lock file (``fcntl``, released by the kernel
+    when a process dies) is taken by the outermost acquisition only, because POSIX
+    record locks are per process and an inner release would drop it.
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._file_lock = None
+
+    def __enter__(self):
+        self._thread_lock.acquire()
+        if self._depth == 0:
+            try:
+                lock = lockutils.InterProcessLock(self._path())
+                lock.acquire()
+            except Exception:
+                self._thread_lock.release()
+                raise
+            self._file_lock = lock
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        self._depth -= 1
+        if self._depth == 0:
+            self._file_lock.release()
+            self._file_lock = None
+        self._thread_lock.release()
+
+
 class TgtDriver(base.ConnectorDriver):
     """One tgtd target per volume, LUN 1 backed by a sparse file."""
 
@@ -148,8 +185,10 @@ class TgtDriver(base.ConnectorDriver):
     def __init__(self, conf, backend):
         super().__init__(conf, backend)
         # tgtd allocates nothing itself: choosing a free tid and the sequences of commands
-        # that build or take down a target must not interleave.
-        self._lock = threading.RLock()
+        # that build or take down a target must not interleave, between the threads of
+        # this process nor with the other managers of a cluster using the same tgtd.
+        self._lock = TgtdLock(lambda: os.path.join(
+            self.options.tgt_volumes_dir, 'tgtd-%d.lock' % self.options.tgt_control_port))
         # Volume ids this process exported, to notice a tgtd that lost them.
         self._exported = set()
 
