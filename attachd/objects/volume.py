@@ -73,8 +73,11 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
     def service_topic_queue(self):
         """The RPC server a request for this volume goes to: its cluster's
         (``<cluster>@<backend>``, which every live member consumes) or, for a volume of an
-        unclustered manager, its host's (``<host>@<backend>``)."""
-        return self.cluster_name or self.host
+        unclustered manager, its host's (``<host>@<backend>``). A volume built without
+        the field (a 1.0 object of an older sender) is its host's."""
+        if self.obj_attr_is_set('cluster_name') and self.cluster_name:
+            return self.cluster_name
+        return self.host
 
     @property
     def backend(self):
