@@ -11,6 +11,7 @@ A manager without a cluster keeps its in-process lock only: it alone drives its 
 """
 
 import contextlib
+import time
 
 from oslo_concurrency import lockutils
 from oslo_log import log as logging
@@ -69,8 +70,12 @@ class Coordinator:
         waits for, and holds, the cluster's lock at a time.
         """
         with lockutils.lock(name):
+            started = time.monotonic()
             with self._coordinator.get_lock(name.encode()):
+                LOG.debug('Cluster lock %s acquired by %s after %.3f s', name,
+                          self.member_id, time.monotonic() - started)
                 yield
+            LOG.debug('Cluster lock %s released by %s', name, self.member_id)
 
 
 def volume_lock(coordinator, volume_id):

@@ -1252,7 +1252,10 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
-            if connector_from_specs(attachment.connector) != expected_connector:
+            stored = connector_from_specs(attachment.connector)
+            # None: the connection was forgotten since (the manager of a cluster that
+            # revoked it does, attachment_connection_revoked): nothing outlives the row.
+            if stored is not None and stored != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         now = _now()
         if conn.execute(_DESTROY, {'attachment_id': attachment_id,
@@ -1265,6 +1268,18 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         _recompute_volume_status(conn, volume_id, volume,
                                  [row.attach_status for row in remaining])
         return remaining
+
+
+def attachment_connection_revoked(context, attachment_id):
+    """Forget the connector of an attachment whose connection a manager just revoked,
+    leaving its status: the API deletes the row (or forgets the rest) next.
+
+    A manager of a cluster calls it under the volume's cluster lock, so that between its
+    revocation and the API's delete no member takes the attachment for a connected one
+    (a start-up reconciliation would export the volume to that host again).
+    """
+    with _writer(context) as session:
+        _write_connector(session, attachment_id, None)
 
 
 def attachment_disconnected(context, attachment_id):

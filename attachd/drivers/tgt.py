@@ -189,8 +189,37 @@ class TgtDriver(base.ConnectorDriver):
         # this process nor with the other managers of a cluster using the same tgtd.
         self._lock = TgtdLock(lambda: os.path.join(
             self.options.tgt_volumes_dir, 'tgtd-%d.lock' % self.options.tgt_control_port))
-        # Volume ids this process exported, to notice a tgtd that lost them.
-        self._exported = set()
+
+    # --- the exports made through this tgtd -----------------------------------------------
+    #
+    # To notice a tgtd that lost its targets (it restarted: it keeps them in memory only),
+    # the driver records the volumes it exports, one empty file each under
+    # <tgt_volumes_dir>/exported-<tgt_control_port>/, written and removed under the tgtd
+    # lock. Files, not a set in this process: the managers of a cluster on one host share
+    # tgtd and this directory, and an export one member made and another removed (a detach
+    # served by the other) is not lost; a set per process took it for lost, and reconciled
+    # on every check.
+
+    def _records_dir(self):
+        return os.path.join(self.options.tgt_volumes_dir,
+                            'exported-%d' % self.options.tgt_control_port)
+
+    def _record_export(self, volume_id):
+        os.makedirs(self._records_dir(), exist_ok=True)
+        with open(os.path.join(self._records_dir(), volume_id), 'a'):
+            pass
+
+    def _forget_export(self, volume_id):
+        try:
+            os.unlink(os.path.join(self._records_dir(), volume_id))
+        except FileNotFoundError:
+            pass
+
+    def _recorded_exports(self):
+        try:
+            return set(os.listdir(self._records_dir()))
+        except FileNotFoundError:
+            return set()
 
     # --- tgtadm ---------------------------------------------------------------------------
 
@@ -349,6 +378,8 @@ class TgtDriver(base.ConnectorDriver):
             update['provider_auth'] = self._new_chap()
             chap = parse_provider_auth(update['provider_auth'])
         with self._lock:
+            # Recorded first: a re-creation that fails is retried at the next check.
+            self._record_export(volume.id)
             self._ensure_daemon()
             targets = self._targets()
             target = targets.get(iqn)
@@ -366,7 +397,6 @@ class TgtDriver(base.ConnectorDriver):
                 self._ensure_account(*chap)
                 self._tgtadm('--op', 'bind', '--mode', 'account', '--tid', tid,
                              '--user', chap[0])
-            self._exported.add(volume.id)
         update['provider_location'] = '%s,%d %s %d' % (self.portal, tid, iqn, LUN)
         return update
 
@@ -423,7 +453,7 @@ class TgtDriver(base.ConnectorDriver):
 
     def remove_export(self, volume):
         with self._lock:
-            self._exported.discard(volume.id)
+            self._forget_export(volume.id)
             if not self._daemon_running():
                 return
             target = self._target(volume)
@@ -460,10 +490,17 @@ class TgtDriver(base.ConnectorDriver):
                           if iqn.startswith(prefix))
 
     def exports_lost(self):
-        """True when tgtd lost targets this process exported (it restarted): the manager
-        then re-creates the exports from the database. Starts tgtd if it is down."""
+        """True when tgtd lost recorded targets (it restarted): the manager then re-creates
+        the exports from the database. Starts tgtd if it is down.
+
+        The lost ones are forgotten: the re-creation records again those the database
+        still wants, and one no attachment owns any more is not reported at every check.
+        """
         with self._lock:
-            if not self._exported:
+            recorded = self._recorded_exports()
+            if not recorded:
                 return False
-            present = set(self.list_exports())
-            return bool(self._exported - present)
+            lost = recorded - set(self.list_exports())
+            for volume_id in lost:
+                self._forget_export(volume_id)
+            return bool(lost)

@@ -282,6 +282,11 @@ class Manager:
                     # The row goes anyway (Cinder bug 1935057); the reconciler on the next
                     # start removes exports no live attachment owns.
                     LOG.exception('Removing the export of volume %s failed', volume.id)
+            if self.cluster_name:
+                # Before the lock goes: the API deletes the row only after this returns,
+                # and meanwhile another member's reconciliation, or its next operation on
+                # the volume, would take the revoked connection for a live one.
+                attachment.connection_revoked()
             return shared
 
     # --- the pre-3.27 API -----------------------------------------------------------------

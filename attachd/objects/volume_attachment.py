@@ -137,6 +137,11 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
                                           check=check_connectable)
         self._from_db_object(self._context, self, row)
 
+    def connection_revoked(self):
+        """Forget the connector of the connection the backend just revoked (a manager of a
+        cluster, under the volume's lock); the status stays until the API's delete."""
+        db_api.attachment_connection_revoked(self._context, self.id)
+
     def disconnected(self):
         """Forget the connection; the attachment is a plain reservation again, unless it
         is attached (a server keeps its volume across a legacy terminate_connection)."""

@@ -14,6 +14,8 @@ import threading
 import time
 import uuid
 
+from testtools import content as testtools_content
+
 from attachd import context
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
@@ -42,8 +44,25 @@ class ClusterTest(test_deployed.DeployedTestCase):
             hide_password=False)
         text = self.config_text('cluster', host=node, backends=('tgt',),
                                 extra='[coordination]\nbackend_url = %s\n' % url)
-        text = text.replace('[DEFAULT]\n', '[DEFAULT]\ncluster = %s\n' % CLUSTER, 1)
+        text = text.replace('[DEFAULT]\n', '[DEFAULT]\ndebug = true\ncluster = %s\n' % CLUSTER, 1)
         return self.write_config(text, '%s.conf' % node)
+
+    def setUp(self):
+        super().setUp()
+        self.addOnException(self.add_database_sessions)
+
+    def add_database_sessions(self, exc_info):
+        """PostgreSQL's sessions and locks of the test database, as the test fails: which
+        session holds or waits for a member's advisory lock."""
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT a.pid, a.client_addr, a.client_port, a.state, a.wait_event_type, "
+                "a.query_start, left(a.query, 120), l.locktype, l.classid, l.objid, "
+                "l.granted FROM pg_stat_activity a LEFT JOIN pg_locks l "
+                "ON l.pid = a.pid AND l.locktype IN ('advisory', 'tuple', 'transactionid') "
+                "WHERE a.datname = current_database() ORDER BY a.pid").all()
+        self.addDetail('pg_sessions', testtools_content.text_content(
+            '\n'.join(repr(tuple(row)) for row in rows)))
 
     def start_member(self, node, name=None):
         return self.spawn([dbase.console_script('attachd-manager'), '--config-file',
@@ -159,8 +178,8 @@ class ClusterTest(test_deployed.DeployedTestCase):
         # No attachment half-made: the cyclers' volumes hold no attachment (each cycle
         # ended with a successful detach), and no reservation without its connection.
         for volume in volumes[:CYCLERS]:
-            self.assertEqual([], attachment_obj.VolumeAttachmentList.get_all_by_volume(
-                ctx, volume['id']))
+            self.assertEqual([], list(attachment_obj.VolumeAttachmentList.get_all_by_volume(
+                ctx, volume['id'])))
             self.assertEqual('available', volume_obj.Volume.get_by_id(
                 ctx, volume['id']).status)
         self.assertEqual(set(), held)
