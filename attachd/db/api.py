@@ -1424,10 +1424,10 @@ def _abandoned(older_than):
 
 
 def _on_backend(host, cluster_name):
-    """Volumes of one manager's backend: those of its cluster when it has one, else
-    those of its host."""
+    """Volumes of one manager's backend: those of its host and, for a member of a cluster,
+    those of its cluster (its own volumes placed before it joined keep their host)."""
     if cluster_name is not None:
-        return models.Volume.cluster_name == cluster_name
+        return sa.or_(models.Volume.cluster_name == cluster_name, models.Volume.host == host)
     return models.Volume.host == host
 
 
@@ -1480,19 +1480,20 @@ def attachment_reclaim(context, attachment_id, older_than):
 
 
 def attachment_get_connected_by_backend(context, host, cluster_name=None, volume_id=None):
-    """Live attachments with a connection, of volumes whose ``host`` is ``host`` (or,
-    given ``cluster_name``, of the volumes of that cluster); only those of ``volume_id``
-    when given."""
+    """Live attachments with a connection, of volumes whose ``host`` is ``host`` (and,
+    given ``cluster_name``, of the volumes of that cluster); given ``volume_id``, those of
+    that volume, whatever its backend (``host`` None)."""
     with _reader(context) as session:
-        stmt = sa.select(models.VolumeAttachment)
+        stmt = (sa.select(models.VolumeAttachment)
+                .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
+                .where(models.Volume.deleted == sa.false(),
+                       models.VolumeAttachment.deleted == sa.false(),
+                       models.VolumeAttachment.connector.is_not(None)))
         if volume_id is not None:
             stmt = stmt.where(models.VolumeAttachment.volume_id == volume_id)
-        return list(session.scalars(
-            stmt
-            .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
-            .where(_on_backend(host, cluster_name), models.Volume.deleted == sa.false(),
-                   models.VolumeAttachment.deleted == sa.false(),
-                   models.VolumeAttachment.connector.is_not(None))))
+        if host is not None:
+            stmt = stmt.where(_on_backend(host, cluster_name))
+        return list(session.scalars(stmt))
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -79,10 +79,14 @@ class Manager:
         return coordination.volume_lock(self.coordinator, volume_id)
 
     def _connected(self, context, volume_id=None):
-        """Live connected attachments of this backend's volumes (of the whole cluster for
-        a member of one), or of ``volume_id`` only."""
+        """Live connected attachments of this backend's volumes (and of the cluster's for
+        a member of one); given ``volume_id``, that volume's, whichever manager placed it
+        (an export another one serves is never taken for a leftover)."""
+        if volume_id is not None:
+            return attachment_obj.VolumeAttachmentList.get_connected_by_backend(
+                context, None, volume_id=volume_id)
         return attachment_obj.VolumeAttachmentList.get_connected_by_backend(
-            context, self.server, cluster_name=self.cluster_name, volume_id=volume_id)
+            context, self.server, cluster_name=self.cluster_name)
 
     def _notify(self, context, event_type, volume, attachment=None):
         notifications.notify(self.notifier, context, event_type, volume, attachment)
@@ -361,7 +365,7 @@ class Manager:
             except exception.VolumeNotFound:
                 volume = volume_obj.Volume(context, id=volume_id)
             with self._volume_lock(volume_id):
-                if self._connected(context, volume_id):
+                if self.cluster_name and self._connected(context, volume_id):
                     continue
                 try:
                     self.driver.remove_export(volume)
@@ -393,12 +397,15 @@ class Manager:
         work = {fields.VolumeStatus.CREATING: self.create_volume,
                 fields.VolumeStatus.DELETING: self.delete_volume,
                 fields.VolumeStatus.DOWNLOADING: self.reimage_volume}
-        # In a cluster, any member finishes the work of a member that died.
-        mine = ({'cluster_name': self.cluster_name} if self.cluster_name
-                else {'host': self.server})
-        volumes = volume_obj.VolumeList.get_all(
-            context, filters=dict(mine, status=list(work)),
-            project_only=False, with_details=False)
+        # In a cluster, any member finishes the work of a member that died; its own
+        # volumes placed before it joined keep their host.
+        scopes = [{'host': self.server}]
+        if self.cluster_name:
+            scopes.append({'cluster_name': self.cluster_name})
+        volumes = {volume.id: volume for scope in scopes
+                   for volume in volume_obj.VolumeList.get_all(
+                       context, filters=dict(scope, status=list(work)),
+                       project_only=False, with_details=False)}.values()
         recovered = []
         for volume in volumes:
             changed = volume.updated_at or volume.created_at

@@ -44,7 +44,7 @@ class ClusterTest(test_deployed.DeployedTestCase):
             hide_password=False)
         text = self.config_text('cluster', host=node, backends=('tgt',),
                                 extra='[coordination]\nbackend_url = %s\n' % url)
-        text = text.replace('[DEFAULT]\n', '[DEFAULT]\ndebug = true\ncluster = %s\n' % CLUSTER, 1)
+        text = text.replace('[DEFAULT]\n', '[DEFAULT]\ncluster = %s\n' % CLUSTER, 1)
         return self.write_config(text, '%s.conf' % node)
 
     def setUp(self):
