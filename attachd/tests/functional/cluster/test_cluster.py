@@ -9,6 +9,7 @@ left half-made, and when the killed member starts again its reconciliation leave
 live exports alone (a real initiator still reads through them).
 """
 
+import os
 import signal
 import threading
 import time
@@ -174,6 +175,11 @@ class ClusterTest(test_deployed.DeployedTestCase):
         served_after = [o for o in outcomes if o[1] == 200 and o[2] > killed_at + 1]
         self.assertTrue([o for o in served_after if o[2] < restarted_at],
                         'the other member did not keep serving')
+        # tgtd never restarted: a target one member made and the other removed is not
+        # taken for a lost one (which re-ran the reconciliation at every check).
+        for name in ('member-a', 'member-b', 'member-a-restarted'):
+            with open(os.path.join(self.workdir, '%s.log' % name)) as log:
+                self.assertNotIn('lost its exports', log.read(), name)
 
         # No attachment half-made: the cyclers' volumes hold no attachment (each cycle
         # ended with a successful detach), and no reservation without its connection.
