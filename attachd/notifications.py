@@ -20,6 +20,7 @@ import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -50,10 +51,13 @@ def _notification_transport():
         if _transport is None:
             _register_notifier_opts()
             url = None
-            if not (CONF.oslo_messaging_notifications.transport_url or CONF.transport_url):
+            if not (CONF.oslo_messaging_notifications.transport_url
+                    or messaging_conf.transport_url(CONF)):
                 # The embedded mode has no broker; an in-memory transport lets the log
                 # and test notification drivers work all the same.
                 url = 'fake://'
+            else:
+                messaging_conf.set_rabbit_defaults(CONF)
             _transport = messaging.get_notification_transport(CONF, url=url)
         return _transport
 

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 from attachd.cmd import common
 from attachd.common import wsgi_server
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd.db import api as db_api
 from attachd.db import migration
 from attachd.manager import service
@@ -31,7 +32,7 @@ def _make_api_app():
 @common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd all-in-one: API and manager, one process')
-    if CONF.transport_url:
+    if messaging_conf.transport_url(CONF):
         LOG.warning('attachd-all calls its managers in-process; ignoring [DEFAULT] '
                     'transport_url')
         CONF.set_override('transport_url', None)

@@ -18,6 +18,7 @@ from oslo_log import log as logging
 
 from attachd.cmd import common
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd import exception
 from attachd import objects
 
@@ -75,7 +76,7 @@ def check_address(conf=CONF):
 @common.main
 def main(argv=None):
     common.parse_args(argv, description='attachd API server', register_objects=False)
-    if not CONF.transport_url:
+    if not messaging_conf.transport_url(CONF):
         LOG.warning('[DEFAULT] transport_url is not set: attachd-api cannot reach any '
                     'manager and will answer 503 for attach and detach calls. Set it, or '
                     'run attachd-all for the embedded mode.')

@@ -10,6 +10,7 @@ from oslo_log import log as logging
 
 from attachd.cmd import common
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd import exception
 from attachd.manager import service
 
@@ -20,7 +21,7 @@ LOG = logging.getLogger(__name__)
 def main(argv=None):
     common.parse_args(argv, description='attachd manager: drives the storage backends')
     service.check_drivers()
-    if not CONF.transport_url:
+    if not messaging_conf.transport_url(CONF):
         LOG.warning('[DEFAULT] transport_url is not set: the managers serve only this '
                     'process, and no API can reach them. Set it to the broker\'s URL, or '
                     'run attachd-all for the embedded mode.')

@@ -14,6 +14,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd import context as a_context
 from attachd import exception
 from attachd.objects import base as objects_base
@@ -29,10 +30,11 @@ _transport_lock = threading.Lock()
 def get_transport():
     """The process's RPC transport (created once), or None in the embedded mode."""
     global _transport
-    if not CONF.transport_url:
+    if not messaging_conf.transport_url(CONF):
         return None
     with _transport_lock:
         if _transport is None:
+            messaging_conf.set_rabbit_defaults(CONF)
             _transport = messaging.get_rpc_transport(CONF, allowed_remote_exmods=ALLOWED_EXMODS)
         return _transport
 

@@ -1,42 +1,68 @@
-"""oslo.messaging's transport options, with attachd's defaults.
+"""oslo.messaging's options as attachd uses them.
 
-``[DEFAULT] transport_url`` is oslo.messaging's own option. attachd registers it early, so
-that it can be read before a transport exists, and changes its default from ``rabbit://`` to
-empty: without a URL the API calls the manager of its own process (the embedded mode).
+``[DEFAULT] transport_url`` is oslo.messaging's own option, whose default is ``rabbit://``.
+attachd registers it early, so that it can be read before a transport exists, and reads it
+through :func:`transport_url`: a URL the operator did not set means no broker, and the API
+then calls the managers of its own process (the embedded mode).
+
+Only public oslo.messaging interfaces: ``oslo_messaging.opts.list_opts()`` hands out copies
+of the option objects that oslo.messaging registers itself when it builds a transport.
+The copies are equal to the originals, so registering them first does not clash with that
+later registration; attachd's own defaults are set on the configuration
+(``conf.set_default``), never on the option objects, so the two stay equal.
 """
 
 from oslo_config import cfg
 import oslo_messaging as messaging
-from oslo_messaging._drivers import impl_rabbit
 from oslo_messaging import opts as messaging_opts
-from oslo_messaging import transport as messaging_transport
 
 CONTROL_EXCHANGE = 'attachd'
 
-# oslo.messaging registers these very objects again when a transport is created; changing
-# their defaults (as its own set_transport_defaults does for control_exchange) keeps the two
-# registrations identical, and survives the configuration resets of test fixtures.
-messaging.set_transport_defaults(CONTROL_EXCHANGE)
-# oslo.messaging has no public setter for transport_url's default (nor for the rabbit
-# driver's options below), and registers its own option objects when a transport is
-# created: a copy of them with another default would clash with that registration, and a
-# default set on ``conf`` is forgotten on every configuration reset.
-cfg.set_defaults(messaging_transport._transport_opts, transport_url=None)
+RABBIT_GROUP = 'oslo_messaging_rabbit'
 # A silent partition (no reset, no FIN) is noticed by the socket timeouts oslo.messaging
 # derives from the heartbeat threshold: a publish waits that long for the broker's
 # confirmation, a reconnection as long again. 3 s (oslo.messaging: 60) makes a request
 # that needs a manager fail with 503 within 6 s, within the 10 s attachd documents;
 # RabbitMQ then sends a heartbeat every 1.5 s on each connection.
-cfg.set_defaults(impl_rabbit.rabbit_opts, heartbeat_timeout_threshold=3)
+RABBIT_HEARTBEAT_TIMEOUT_THRESHOLD = 3
+
+messaging.set_transport_defaults(CONTROL_EXCHANGE)
+
+# Where a transport_url comes from when the operator did not give one.
+_NOT_CONFIGURED = (cfg.Locations.opt_default, cfg.Locations.set_default)
+
+
+def _library_opts(group_name, names=None):
+    for group, opts in messaging_opts.list_opts():
+        if group == group_name:
+            return [opt for opt in opts if names is None or opt.name in names]
+    return []
 
 
 def register_opts(conf):
-    conf.register_opts(messaging_transport._transport_opts)
+    conf.register_opts(_library_opts(None, ('transport_url', 'control_exchange')))
+
+
+def transport_url(conf):
+    """The broker URL the operator configured, or None (the embedded mode).
+
+    oslo.messaging's default, ``rabbit://``, does not count: attachd without a configured
+    broker calls its managers in-process instead of looking for one on localhost.
+    """
+    if conf.get_location('transport_url').location in _NOT_CONFIGURED:
+        return None
+    return conf.transport_url or None
+
+
+def set_rabbit_defaults(conf):
+    """attachd's defaults for the rabbit driver; called before a transport is built (a
+    configuration reset forgets them, a new transport sets them again)."""
+    conf.register_opts(_library_opts(RABBIT_GROUP), group=RABBIT_GROUP)
+    conf.set_default('heartbeat_timeout_threshold', RABBIT_HEARTBEAT_TIMEOUT_THRESHOLD,
+                     group=RABBIT_GROUP)
 
 
 def set_executor_threads(conf, threads):
     """Size the RPC servers' thread pool (oslo.messaging's executor_thread_pool_size)."""
-    for group, opts in messaging_opts.list_opts():
-        if group is None:
-            conf.register_opts([o for o in opts if o.name == 'executor_thread_pool_size'])
+    conf.register_opts(_library_opts(None, ('executor_thread_pool_size',)))
     messaging_opts.set_defaults(conf, executor_thread_pool_size=threads)

@@ -13,25 +13,13 @@ _MODULES = [default, api, attachments, database, manager, backend, coordination,
 
 
 def list_opts():
-    """Return ``[(group, [opts])]`` for every attachd option."""
+    """Return ``[(group, [opts])]`` for every attachd option but the drivers' (their
+    namespace is ``attachd.drivers``: :mod:`attachd.drivers.opts`)."""
     result = {}
     for module in _MODULES:
         for group, opts in module.list_opts().items():
             result.setdefault(group, []).extend(opts)
-    extra = _driver_opts()
-    for group, opts in extra.items():
-        result.setdefault(group, []).extend(opts)
     return list(result.items())
-
-
-def _driver_opts():
-    # Each driver module lists its options; imported late so that a broken driver does not
-    # stop the rest of the sample from being generated.
-    try:
-        from attachd.drivers import opts as driver_opts
-    except ImportError:
-        return {}
-    return driver_opts.list_opts()
 
 
 def set_lib_defaults():

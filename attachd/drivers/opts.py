@@ -1,4 +1,5 @@
-"""Options of the connector drivers, for oslo-config-generator.
+"""Options of the connector drivers, for oslo-config-generator (its namespace
+``attachd.drivers``, beside ``attachd``'s own).
 
 A driver registers its options (its class's ``OPTS``) in the group of each backend that uses
 it; the sample configuration documents them under the sample backend group. The drivers are
@@ -13,11 +14,11 @@ from attachd import drivers as drivers_pkg
 
 
 def list_opts():
-    """``{group: [opts]}`` of every installed driver's options."""
+    """``[(group, [opts])]`` of every installed driver's options."""
     drivers = extension.ExtensionManager(drivers_pkg.NAMESPACE)
     opts = []
     for name in sorted(drivers.names()):
         for opt in drivers[name].plugin.OPTS:
             if opt not in opts:
                 opts.append(opt)
-    return {backend.SAMPLE_GROUP: opts}
+    return [(backend.SAMPLE_GROUP, opts)]

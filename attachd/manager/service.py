@@ -173,7 +173,7 @@ class ManagerService:
             return None
 
     def _transport_kind(self):
-        return (CONF.transport_url or '').split(':', 1)[0]
+        return (messaging_conf.transport_url(CONF) or '').split(':', 1)[0]
 
     def _register(self, driver):
         values = {

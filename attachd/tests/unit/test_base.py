@@ -6,6 +6,7 @@ import fixtures
 import testtools
 
 from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd import context
 from attachd.tests import base
 
@@ -32,7 +33,7 @@ class EmbeddedDefaultsTest(base.TestCase):
                          CONF.database.connection)
 
     def test_no_broker_and_noauth_on_default_port(self):
-        self.assertIsNone(CONF.transport_url)
+        self.assertIsNone(messaging_conf.transport_url(CONF))
         self.assertEqual('noauth', CONF.api.auth_strategy)
         self.assertEqual(8776, CONF.api.bind_port)
         self.assertEqual(['file'], CONF.enabled_backends)

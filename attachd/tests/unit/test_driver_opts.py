@@ -24,7 +24,7 @@ class DriverOptsTest(base.TestCase):
         manager = extension.ExtensionManager.make_test_instance(
             list(installed) + [plugin], namespace='attachd.connector_drivers')
         with mock.patch.object(extension, 'ExtensionManager', return_value=manager):
-            names = [opt.name for opt in opts.list_opts()['backend_name']]
+            names = [opt.name for opt in dict(opts.list_opts())['backend_name']]
         self.assertIn('out_of_tree_pool', names)
         self.assertIn(tgt.OPTS[0].name, names)
         self.assertEqual(len(names), len(set(names)))
