@@ -1,7 +1,6 @@
 """alembic environment for attachd: runs on the connection attachd.db.migration passes in."""
 
 from alembic import context
-
 from attachd.db import models
 
 target_metadata = models.BASE.metadata

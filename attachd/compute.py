@@ -14,8 +14,8 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_log import log as logging
 
-from attachd.conf import CONF
 from attachd import exception
+from attachd.conf import CONF
 
 LOG = logging.getLogger(__name__)
 

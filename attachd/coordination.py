@@ -78,10 +78,20 @@ class Coordinator:
             LOG.debug('Cluster lock %s released by %s', name, self.member_id)
 
 
-def volume_lock(coordinator, volume_id):
-    """The lock of ``volume_id``: the cluster's through ``coordinator``, or this process's
-    when there is no coordinator (a manager without a cluster)."""
-    name = volume_lock_name(volume_id)
+def named_lock(coordinator, name):
+    """The lock ``name``: the cluster's through ``coordinator``, or this process's when
+    there is no coordinator (a manager without a cluster)."""
     if coordinator is None:
         return lockutils.lock(name)
     return coordinator.lock(name)
+
+
+def volume_lock(coordinator, volume_id):
+    """The lock of ``volume_id`` (see :func:`named_lock`)."""
+    return named_lock(coordinator, volume_lock_name(volume_id))
+
+
+def host_lock(coordinator, host):
+    """The lock of the attaching host ``host``, taken before a volume's lock by a grant to
+    it and by its fence (see :func:`named_lock`)."""
+    return named_lock(coordinator, 'attachd-host-%s' % host)

@@ -135,6 +135,10 @@ class MarkerNotFound(NotFound):
     msg_fmt = _('Marker %(marker)s could not be found.')
 
 
+class FenceNotFound(NotFound):
+    msg_fmt = _('Host %(host)s is not fenced.')
+
+
 class ServiceNotFound(NotFound):
     msg_fmt = _('Service %(service_id)s could not be found.')
 
@@ -181,6 +185,16 @@ class AttachmentConflict(Conflict):
     msg_fmt = _('%(reason)s')
 
 
+class HostFenced(Conflict):
+    msg_fmt = _('Host %(host)s is fenced (since %(created_at)s): no connection is made for '
+                'it until the fence is lifted (DELETE /v3/{project_id}/fences/%(host)s).')
+
+
+class AttachmentFenced(Conflict):
+    msg_fmt = _('Attachment %(attachment_id)s was fenced with its host %(host)s; it cannot '
+                'be connected again, only deleted.')
+
+
 class AttachmentChanged(Conflict):
     """The attachment was connected or reconnected while it was being deleted."""
 
@@ -209,6 +223,18 @@ class ManagerBusy(ServiceUnavailable):
 class ManagerTooOld(ServiceUnavailable):
     msg_fmt = _('The managers do not support %(what)s yet (their RPC API is pinned below '
                 '%(version)s during an upgrade); try again once they are upgraded.')
+
+
+class ManagerCannotFence(ServiceUnavailable):
+    msg_fmt = _('The manager of backend %(backend)s runs RPC API %(have)s, which cannot '
+                'fence a host (%(version)s needed); nothing was fenced. Upgrade it and '
+                'fence again.')
+
+
+class FenceIncomplete(ServiceUnavailable):
+    msg_fmt = _('Host %(host)s is fenced: no new connection is made for it. But its '
+                'connections on backend(s) %(backends)s could not be revoked (%(reason)s); '
+                'fence it again to finish.')
 
 
 class ManagerTimeout(AttachdException):

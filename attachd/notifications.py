@@ -32,6 +32,10 @@ ATTACHMENT_CREATE = 'attachment.create'
 ATTACHMENT_UPDATE = 'attachment.update'
 ATTACHMENT_COMPLETE = 'attachment.complete'
 ATTACHMENT_DELETE = 'attachment.delete'
+# attachd's own, sent by the API (attachd.volume.fencing): a host was fenced, or its
+# fence lifted.
+FENCE_CREATE = 'fence.create'
+FENCE_DELETE = 'fence.delete'
 
 _transport = None
 _lock = threading.Lock()
@@ -126,3 +130,18 @@ def notify(notifier, context, event_type, volume, attachment=None):
         notifier.info(context, event_type, payload(volume, attachment))
     except Exception:
         LOG.exception('Failed to send notification %s for volume %s', event_type, volume.id)
+
+
+def notify_fence(notifier, context, event_type, fence):
+    """Send ``event_type`` (``fence.create``, ``fence.delete``) at INFO about ``fence``:
+    its host, when it was created and the attachments it fenced. Never fails the call."""
+    if not enabled(notifier):
+        return
+    try:
+        notifier.info(context, event_type, {
+            'host': fence.host,
+            'created_at': _isotime(fence.created_at),
+            'attachments': list(fence.attachments),
+        })
+    except Exception:
+        LOG.exception('Failed to send notification %s for host %s', event_type, fence.host)

@@ -5,9 +5,9 @@ import time
 
 from oslo_policy import policy as oslo_policy
 
-from attachd.conf import CONF
 from attachd import exception
 from attachd import policies
+from attachd.conf import CONF
 
 _ENFORCER = None
 _LOCK = threading.Lock()

@@ -60,9 +60,12 @@ class VolumeAttachStatus:
     ERROR_DETACHING = 'error_detaching'
     DELETED = 'deleted'
     DETACHING = 'detaching'
+    # attachd's own: the attachment's host was fenced (attachd.volume.fencing). Its
+    # connection was revoked and it no longer holds the volume; it waits to be deleted.
+    FENCED = 'fenced'
 
     ALL = (ATTACHED, ATTACHING, DETACHED, RESERVED, ERROR_ATTACHING, ERROR_DETACHING,
-           DELETED, DETACHING)
+           DELETED, DETACHING, FENCED)
 
     # Precedence when several attachments decide a volume's attach_status: the first one
     # present wins (Cinder takes the alphabetically smallest, which is this order).

@@ -10,9 +10,10 @@ Create Date: 2026-12-01
 
 import uuid
 
-from alembic import op
 from oslo_utils import timeutils
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = '0002_default_volume_type'
 down_revision = '0001_initial'

@@ -13,10 +13,11 @@ Revises: 0002_default_volume_type
 Create Date: 2026-12-04
 """
 
-from alembic import op
 from oslo_serialization import jsonutils
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+
+from alembic import op
 
 revision = '0003_connector_specs_only'
 down_revision = '0002_default_volume_type'

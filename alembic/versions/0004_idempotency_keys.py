@@ -9,9 +9,10 @@ Revises: 0002_default_volume_type
 Create Date: 2026-12-01
 """
 
-from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
+
+from alembic import op
 
 revision = '0004_idempotency_keys'
 down_revision = '0003_connector_specs_only'

@@ -9,8 +9,9 @@ Revises: 0004_idempotency_keys
 Create Date: 2027-01-20
 """
 
-from alembic import op
 import sqlalchemy as sa
+
+from alembic import op
 
 revision = '0006_cluster_name'
 # After 0005_fences once fencing is merged (the lead's numbering).

@@ -13,13 +13,13 @@ from oslo_log import log as logging
 from paste import deploy
 import webob.dec
 
-from attachd.api import fault
-from attachd.api.handlers import versions
-from attachd.api import request as a_request
-from attachd.conf import CONF
 from attachd import exception
-from attachd.i18n import _
 from attachd import objects
+from attachd.api import fault
+from attachd.api import request as a_request
+from attachd.api.handlers import versions
+from attachd.conf import CONF
+from attachd.i18n import _
 
 LOG = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 import webob
 
-from attachd.api import microversion
 from attachd import exception
+from attachd.api import microversion
 from attachd.i18n import _
 from attachd.objects import idempotency_key as key_obj
 

@@ -20,11 +20,11 @@ from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 import webob
 
+from attachd import context as a_context
 from attachd.api import fault
 from attachd.api import microversion
 from attachd.api import request as a_request
 from attachd.conf import CONF
-from attachd import context as a_context
 from attachd.i18n import _
 
 LOG = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ import copy
 import re
 
 from attachd.api import fault
-from attachd.api.handlers import attachments
-from attachd.api.handlers import volume_actions
 from attachd.api import microversion
 from attachd.api import request as a_request
+from attachd.api.handlers import attachments
+from attachd.api.handlers import volume_actions
 from attachd.conf import CONF
 
 OPENAPI_VERSION = '3.1.0'
@@ -62,6 +62,10 @@ def _list_of(key, item):
 
 
 _any_object = {'type': 'object'}
+
+FENCE = _object_with('host', 'created_at', 'attachments', host=_string, created_at=_string,
+                     attachments={'type': 'array', 'items': {'type': 'string',
+                                                             'format': 'uuid'}})
 
 # What each handler answers when it succeeds: {(route, method): {status: body schema or
 # None for an empty body}}.
@@ -115,6 +119,9 @@ SUCCESS = {
     ('/types/{type_id}/extra_specs/{key}', 'PUT'): {200: _any_object},
     ('/types/{type_id}/extra_specs/{key}', 'DELETE'): {202: None},
     ('/resource_filters', 'GET'): {200: _list_of('resource_filters', _any_object)},
+    ('/fences', 'GET'): {200: _list_of('fences', FENCE)},
+    ('/fences', 'POST'): {200: _object_with('fence', fence=FENCE)},
+    ('/fences/{host}', 'DELETE'): {204: None},
     ('/openapi.json', 'GET'): {200: _object_with('openapi', 'paths')},
     ('/extensions', 'GET'): {200: _list_of('extensions', _object_with(
         'alias', 'name', 'description', 'namespace', 'updated', 'links'))},

@@ -7,8 +7,11 @@ project id in the URL must be the caller's own (else 400 "Malformed request url"
 import routes
 
 from attachd import exception
+from attachd.api import openapi
+from attachd.api import request as a_request
 from attachd.api.handlers import attachments
 from attachd.api.handlers import extensions
+from attachd.api.handlers import fences
 from attachd.api.handlers import limits
 from attachd.api.handlers import resource_filters
 from attachd.api.handlers import types
@@ -16,8 +19,6 @@ from attachd.api.handlers import versions
 from attachd.api.handlers import volume_actions
 from attachd.api.handlers import volume_metadata
 from attachd.api.handlers import volumes
-from attachd.api import openapi
-from attachd.api import request as a_request
 from attachd.conf import CONF
 from attachd.i18n import _
 
@@ -51,6 +52,8 @@ ROUTE_DECLARATIONS = [
     ('/resource_filters', {'GET': resource_filters.index}),
     ('/limits', {'GET': limits.show}),
     ('/extensions', {'GET': extensions.index}),
+    ('/fences', {'GET': fences.index, 'POST': fences.create}),
+    ('/fences/{host}', {'DELETE': fences.delete}),
 ]
 ROUTE_DECLARATIONS.append(('/openapi.json', {'GET': openapi.handler(ROUTE_DECLARATIONS)}))
 

@@ -16,11 +16,11 @@ import sys
 from gunicorn.app import base as gunicorn_base
 from oslo_log import log as logging
 
+from attachd import exception
+from attachd import objects
 from attachd.cmd import common
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
-from attachd import exception
-from attachd import objects
 
 LOG = logging.getLogger(__name__)
 

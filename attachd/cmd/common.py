@@ -12,15 +12,15 @@ from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import url as sa_url
 from sqlalchemy import pool as sa_pool
+from sqlalchemy.engine import url as sa_url
 
-from attachd.conf import CONF
-from attachd.db import migration
 from attachd import exception
-from attachd.i18n import _
 from attachd import objects
 from attachd import version
+from attachd.conf import CONF
+from attachd.db import migration
+from attachd.i18n import _
 
 # Exit status of a configuration mistake (argparse uses 2 for command-line mistakes too).
 CONFIG_ERROR_EXIT = 2

@@ -8,10 +8,10 @@ import sys
 
 from oslo_log import log as logging
 
+from attachd import exception
 from attachd.cmd import common
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
-from attachd import exception
 from attachd.manager import service
 
 LOG = logging.getLogger(__name__)

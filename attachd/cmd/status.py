@@ -8,11 +8,11 @@ from oslo_upgradecheck import common_checks
 from oslo_upgradecheck import upgradecheck
 from sqlalchemy.engine import url as sa_url
 
+from attachd import version
 from attachd.cmd import common
 from attachd.conf import CONF
 from attachd.db import migration
 from attachd.i18n import _
-from attachd import version
 
 
 class Checks(upgradecheck.UpgradeCommands):

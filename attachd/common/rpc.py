@@ -13,10 +13,10 @@ import futurist
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
-from attachd.conf import CONF
-from attachd.conf import messaging as messaging_conf
 from attachd import context as a_context
 from attachd import exception
+from attachd.conf import CONF
+from attachd.conf import messaging as messaging_conf
 from attachd.objects import base as objects_base
 
 LOG = logging.getLogger(__name__)

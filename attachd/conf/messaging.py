@@ -12,7 +12,6 @@ later registration; attachd's own defaults are set on the configuration
 (``conf.set_default``), never on the option objects, so the two stay equal.
 """
 
-from oslo_config import cfg
 import oslo_messaging as messaging
 from oslo_messaging import opts as messaging_opts
 
@@ -28,15 +27,15 @@ RABBIT_HEARTBEAT_TIMEOUT_THRESHOLD = 3
 
 messaging.set_transport_defaults(CONTROL_EXCHANGE)
 
-# Where a transport_url comes from when the operator did not give one.
-_NOT_CONFIGURED = (cfg.Locations.opt_default, cfg.Locations.set_default)
-
 
 def _library_opts(group_name, names=None):
     for group, opts in messaging_opts.list_opts():
         if group == group_name:
             return [opt for opt in opts if names is None or opt.name in names]
     return []
+
+
+_LIBRARY_DEFAULT_URL = _library_opts(None, ('transport_url',))[0].default
 
 
 def register_opts(conf):
@@ -47,11 +46,14 @@ def transport_url(conf):
     """The broker URL the operator configured, or None (the embedded mode).
 
     oslo.messaging's default, ``rabbit://``, does not count: attachd without a configured
-    broker calls its managers in-process instead of looking for one on localhost.
+    broker calls its managers in-process instead of looking for one on localhost. (The
+    value, not oslo.config's record of where it came from: that record outlives the
+    configuration resets of test fixtures.) A deployment names its broker in full.
     """
-    if conf.get_location('transport_url').location in _NOT_CONFIGURED:
+    url = conf.transport_url
+    if not url or url == _LIBRARY_DEFAULT_URL:
         return None
-    return conf.transport_url or None
+    return url
 
 
 def set_rabbit_defaults(conf):

@@ -24,11 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy import pool as sa_pool
 
+from attachd import exception
+from attachd import statuses
 from attachd.conf import CONF
 from attachd.db import models
-from attachd import exception
 from attachd.i18n import _
-from attachd import statuses
 
 LOG = logging.getLogger(__name__)
 
@@ -343,7 +343,16 @@ _VOLUME_STATUS = sa.select(_VOL.c.status).where(_VOL.c.id == sa.bindparam('volum
                                                _VOL.c.deleted == sa.false())
 _INSERT_ATTACHMENT = sa.insert(_ATT)
 
-_CONNECT = sa.update(_ATT).where(_ATT.c.id == sa.bindparam('attachment_id')).values(
+# FENCING HOOK: no connection is recorded for a fenced host. The fence check is in the
+# same statement as the write (not a read before it), so a fence committed before this
+# statement runs is always seen (on MySQL, InnoDB reads a DML statement's subquery with a
+# locking read: the latest committed rows, not the transaction's snapshot). A fence
+# committed after it finds this connection because the manager records it under its lock
+# of the host, which the fence's sweep takes (Manager.fence_host).
+_FENCE = models.Fence.__table__
+_CONNECT = sa.update(_ATT).where(
+    _ATT.c.id == sa.bindparam('attachment_id'),
+    sa.not_(sa.exists().where(_FENCE.c.host == sa.bindparam('new_host')))).values(
     attach_status=AttachStatus.ATTACHING, attached_host=sa.bindparam('new_host'),
     mountpoint=sa.bindparam('new_mountpoint'), attach_time=sa.bindparam('now'),
     attach_mode=sa.bindparam('new_mode'),
@@ -1186,10 +1195,14 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
             'connection_info': jsonutils.dumps(connection_info),
             'updated_at': now,
         }
-        conn.execute(_CONNECT, {
-            'attachment_id': attachment_id, 'now': now, 'new_host': update['attached_host'],
-            'new_mountpoint': update['mountpoint'], 'new_mode': update['attach_mode'],
-            'new_connection_info': update['connection_info']})
+        if conn.execute(_CONNECT, {
+                'attachment_id': attachment_id, 'now': now,
+                'new_host': update['attached_host'],
+                'new_mountpoint': update['mountpoint'], 'new_mode': update['attach_mode'],
+                'new_connection_info': update['connection_info']}).rowcount != 1:
+            # FENCING HOOK: the attachment is live (read under the lock): its host is fenced.
+            raise exception.HostFenced(host=update['attached_host'], created_at=conn.scalar(
+                sa.select(_FENCE.c.created_at).where(_FENCE.c.host == update['attached_host'])))
         if attachment.connector is not None:
             # An attachment without a connector has no spec rows to retire.
             conn.execute(_DELETE_SPECS, {'of_attachment_id': attachment_id, 'now': now})

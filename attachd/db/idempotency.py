@@ -15,9 +15,9 @@ from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
+from attachd import statuses
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd import statuses
 
 Status = statuses.IdempotencyKeyStatus
 

@@ -6,7 +6,6 @@ import sys
 from alembic import command as alembic_command
 from alembic import config as alembic_config
 from alembic import migration as alembic_migration
-
 from attachd.db import api as db_api
 
 

@@ -6,9 +6,9 @@ folder; ``attachd/tests/functional/db/test_migrations.py`` proves the two agree.
 
 from oslo_db.sqlalchemy import models
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.dialects import mysql
 from sqlalchemy.ext import compiler
-from sqlalchemy import orm
 from sqlalchemy.sql import functions
 
 # Connector values (FC wwpns lists, NVMe host ids...) and connection_info can be long: Text on
@@ -219,6 +219,25 @@ class IdempotencyKey(BASE):
     response_status = sa.Column(sa.Integer)
     response_headers = sa.Column(sa.Text)
     response_body = sa.Column(LongText)
+
+
+class Fence(BASE):
+    """A host cut off from every volume (``POST /fences``): no connection is made for it
+    while the row exists.
+
+    One row per host, the host being the key: the insert itself is the compare-and-swap
+    that makes concurrent fences of one host agree on one fence. Lifting the fence deletes
+    the row (no soft delete, which would need the key to include a deletion marker); its
+    history is in the fence notifications.
+    """
+
+    __tablename__ = 'fences'
+
+    host = sa.Column(sa.String(255), primary_key=True)
+    # A fence is created and deleted, never changed.
+    updated_at = None
+    deleted = None
+    deleted_at = None
 
 
 class object_agg(functions.FunctionElement):  # noqa: N801 (an SQL function's name)

@@ -85,6 +85,20 @@ class ConnectorDriver(metaclass=abc.ABCMeta):
             kept), False when it was revoked.
         """
 
+    def fence_connection(self, volume, connector, remaining_connectors):
+        """Cut the host of ``connector`` off ``volume`` at once (fencing a failed host):
+        revoke its access as :meth:`terminate_connection` does, even when the host's
+        other attachments share the connection, and end the sessions it has open, so
+        that it can neither log in again nor keep using one.
+
+        :param remaining_connectors: the connectors of the volume's attachments on other
+            hosts, which keep their access.
+
+        Default: :meth:`terminate_connection`, for backends where revoking the access
+        ends its use too. Drivers whose sessions outlive the access override it.
+        """
+        self.terminate_connection(volume, connector, remaining_connectors)
+
     @abc.abstractmethod
     def remove_export(self, volume):
         """Remove the export of ``volume`` (called when no connection is left)."""

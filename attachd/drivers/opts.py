@@ -9,8 +9,8 @@ package is documented too.
 
 from stevedore import extension
 
-from attachd.conf import backend
 from attachd import drivers as drivers_pkg
+from attachd.conf import backend
 
 
 def list_opts():

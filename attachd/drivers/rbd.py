@@ -39,8 +39,8 @@ from oslo_log import log as logging
 from oslo_utils import importutils
 from oslo_utils import uuidutils
 
-from attachd.drivers import base
 from attachd import exception
+from attachd.drivers import base
 from attachd.i18n import _
 
 LOG = logging.getLogger(__name__)

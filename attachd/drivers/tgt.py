@@ -29,8 +29,8 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
-from attachd.drivers import base
 from attachd import exception
+from attachd.drivers import base
 from attachd.i18n import _
 
 LOG = logging.getLogger(__name__)
@@ -124,6 +124,24 @@ def parse_targets(text):
         elif section == 'ACL':
             current['acl'].append(line)
     return targets
+
+
+def parse_connections(text):
+    """Parse ``tgtadm --op show --mode conn --tid <tid>``.
+
+    :returns: ``[(session id, connection id, initiator name)]``.
+    """
+    connections = []
+    sid = cid = None
+    for line in text.splitlines():
+        key, _sep, value = line.strip().partition(': ')
+        if key == 'Session':
+            sid = int(value)
+        elif key == 'Connection':
+            cid = int(value)
+        elif key == 'Initiator' and sid is not None and cid is not None:
+            connections.append((sid, cid, value))
+    return connections
 
 
 def parse_accounts(text):
@@ -446,6 +464,44 @@ class TgtDriver(base.ConnectorDriver):
                 self._unbind(target['tid'], initiator)
                 LOG.info('Revoked the access of %s to volume %s', initiator, volume.id)
         return False
+
+    def fence_connection(self, volume, connector, remaining_connectors):
+        """Unbind the initiator and drop its sessions: tgtd checks the ACL at login
+        only, so a session opened before the unbind keeps reading and writing (measured
+        with qemu-io); once its connection is deleted, the initiator's attempts to log in
+        again are refused."""
+        initiator = connector.get('initiator')
+        if not initiator or any(self.shares_connection(connector, other)
+                                for other in remaining_connectors):
+            return
+        with self._lock:
+            target = self._target(volume)
+            if target is None:
+                return
+            if initiator in target['acl']:
+                self._unbind(target['tid'], initiator)
+            for sid, cid in self._connections(target['tid'], initiator):
+                try:
+                    self._tgtadm('--op', 'delete', '--mode', 'conn', '--tid', target['tid'],
+                                 '--sid', sid, '--cid', cid)
+                except exception.DriverError as exc:
+                    # The session may end by itself between show and delete; one that
+                    # did not is seen by the check below.
+                    LOG.info('Dropping session %s of %s: %s', sid, initiator, exc)
+            left = self._connections(target['tid'], initiator)
+            if left:
+                raise exception.DriverError(reason=_(
+                    'sessions %(sessions)s of %(initiator)s on volume %(volume)s could not '
+                    'be dropped') % {'sessions': ', '.join(str(sid) for sid, _cid in left),
+                                     'initiator': initiator, 'volume': volume.id})
+            LOG.warning('Fenced %s off volume %s', initiator, volume.id)
+
+    def _connections(self, tid, initiator):
+        """``(session id, connection id)`` of ``initiator``'s connections to target
+        ``tid``."""
+        return [(sid, cid) for sid, cid, name in parse_connections(
+            self._tgtadm('--op', 'show', '--mode', 'conn', '--tid', tid))
+            if name == initiator]
 
     def _unbind(self, tid, initiator):
         self._tgtadm('--op', 'unbind', '--mode', 'target', '--tid', tid,

@@ -22,9 +22,9 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_messaging.rpc import dispatcher
 
+from attachd import coordination
 from attachd.common import rpc
 from attachd.conf import CONF
-from attachd import coordination
 from attachd.manager import rpcapi
 
 LOG = logging.getLogger(__name__)

@@ -24,11 +24,12 @@ import oslo_messaging as messaging
 from oslo_utils import excutils
 from oslo_utils import timeutils
 
-from attachd.conf import CONF
 from attachd import coordination
 from attachd import exception
-from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.conf import CONF
+from attachd.manager import rpcapi
+from attachd.objects import fence as fence_obj
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
@@ -78,6 +79,11 @@ class Manager:
     def _volume_lock(self, volume_id):
         return coordination.volume_lock(self.coordinator, volume_id)
 
+    def _host_lock(self, host):
+        """The lock of an attaching host (fencing): the cluster's in a cluster, so that a
+        fence served by one member and a grant by another do not interleave."""
+        return coordination.host_lock(self.coordinator, host)
+
     def _connected(self, context, volume_id=None):
         """Live connected attachments of this backend's volumes (and of the cluster's for
         a member of one); given ``volume_id``, that volume's, whichever manager placed it
@@ -87,6 +93,26 @@ class Manager:
                 context, None, volume_id=volume_id)
         return attachment_obj.VolumeAttachmentList.get_connected_by_backend(
             context, self.server, cluster_name=self.cluster_name)
+
+    @contextlib.contextmanager
+    def _unfenced_host(self, context, connector):
+        """FENCING HOOK: hold the lock of the connector's host and make sure it is not
+        fenced, around a grant of access to it (taken before the volume's lock, as
+        :meth:`fence_host` takes them).
+
+        Under this lock a grant either ends before a fence of the host reads the host's
+        attachments (which then include it), or starts after the fence row exists and is
+        refused here, before the backend is touched.
+
+        :raises HostFenced: the host is fenced.
+        """
+        host = connector.get('host')
+        if not host:
+            yield
+            return
+        with self._host_lock(host):
+            fence_obj.Fence.check_not_fenced(context, host)
+            yield
 
     def _notify(self, context, event_type, volume, attachment=None):
         notifications.notify(self.notifier, context, event_type, volume, attachment)
@@ -207,7 +233,7 @@ class Manager:
 
         :returns: the attachment as recorded.
         """
-        with self._volume_lock(volume.id):
+        with self._unfenced_host(context, connector), self._volume_lock(volume.id):
             self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
             connector = dict(connector)
             mode = attachment.mode_for_connection(volume, connector)
@@ -300,7 +326,7 @@ class Manager:
         """Legacy connection without an attachment id (os-initialize_connection for a
         host that is attached already: Nova's hard reboot): export and connect again;
         nothing is recorded."""
-        with self._volume_lock(volume.id):
+        with self._unfenced_host(context, connector), self._volume_lock(volume.id):
             self._validate_connector(connector)
             others = self._other_connectors(context, volume.id, None)
             try:
@@ -317,6 +343,58 @@ class Manager:
             data.setdefault('encrypted', bool(volume.encryption_key_id))
             data.setdefault('qos_specs', None)
             return conn_info
+
+    # --- fencing ---------------------------------------------------------------------------
+
+    @messaging.expose
+    def fence_host(self, context, host):
+        """Cut ``host`` off this backend (1.3): revoke the access of every attachment on
+        it (the tgt driver also drops its sessions) and mark them ``fenced``.
+
+        The fence row exists already (the API writes it first). Under the host's lock, no
+        grant to the host is under way (:meth:`_unfenced_host`), and none starts: the
+        attachments read here are all this backend will ever have on the host while the
+        fence stands.
+
+        :returns: the ids of the attachments fenced now.
+        :raises DriverError: the backend failed to revoke one; those fenced before stay
+            fenced, and a repeated fence takes up the rest.
+        """
+        fenced = []
+        with self._host_lock(host):
+            on_host = attachment_obj.VolumeAttachmentList.get_all_on_host(
+                context, self.server, host, cluster_name=self.cluster_name)
+            for volume_id in sorted({a.volume_id for a in on_host}):
+                volume = volume_obj.Volume.get_by_id(context, volume_id, project_only=False)
+                with self._volume_lock(volume_id):
+                    fenced.extend(self._fence_volume(context, volume, host))
+        if fenced:
+            LOG.warning('Fenced host %s on backend %s: revoked attachments %s', host,
+                        self.server, ', '.join(fenced))
+        return fenced
+
+    def _fence_volume(self, context, volume, host):
+        """Revoke the access of ``host`` to ``volume`` and fence its attachments there
+        (called under the volume's lock, with the volume's attachments read again)."""
+        siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume(context, volume.id)
+        on_host = [a for a in siblings if a.attached_host == host
+                   and a.attach_status != fields.VolumeAttachStatus.FENCED]
+        # The connections that stay: not those of the fenced host, even when they share
+        # its initiator.
+        others = [a.connector for a in siblings if a.connector and a.attached_host != host]
+        revoked = False
+        for attachment in on_host:
+            if attachment.connector:
+                with driver_errors(volume.id, 'Fencing'):
+                    self.driver.fence_connection(volume, attachment.connector, others)
+                revoked = True
+        if revoked and not others:
+            try:
+                self.driver.remove_export(volume)
+            except Exception:
+                # Access is revoked already; the reconciler removes the unowned export.
+                LOG.exception('Removing the export of volume %s failed', volume.id)
+        return [a.id for a in on_host if a.fence(host)]
 
     # --- maintenance (not exposed over RPC) -----------------------------------------------
 

@@ -13,6 +13,7 @@ API versions:
 * 1.1 - reimage_volume
 * 1.2 - attachment_update returns the attachment as the manager recorded it (before: its
   connection_info), so the API needs no read after it
+* 1.3 - fence_host; attachment_update and initialize_connection refuse a fenced host
 
 Each method is sent with the oldest version that has it in its current form, so managers
 pinned to an older version (``[manager] rpc_version_cap``) keep serving it during a rolling
@@ -27,9 +28,9 @@ from kombu import exceptions as kombu_exceptions
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from attachd import exception
 from attachd.common import rpc
 from attachd.conf import CONF
-from attachd import exception
 from attachd.i18n import _
 from attachd.objects import service as service_obj
 
@@ -37,7 +38,7 @@ LOG = logging.getLogger(__name__)
 
 TOPIC = 'attachd-manager'
 BINARY = 'attachd-manager'
-RPC_API_VERSION = '1.2'
+RPC_API_VERSION = '1.3'
 # How long a manager's service row, once read and found up, is trusted (ManagerAPI).
 ALIVE_CACHE_SECONDS = 1.0
 
@@ -91,10 +92,10 @@ def _without_volume(attachment):
     return copy
 
 
-def _broker_unavailable(method, volume, exc):
+def _broker_unavailable(method, server, exc):
     """The 503 for a call or cast the broker did not take. oslo.messaging's text names the
     broker's host and port: it goes to the log, not to the caller."""
-    LOG.warning('%s for %s not sent: %s: %s', method, volume.host, type(exc).__name__, exc)
+    LOG.warning('%s for %s not sent: %s: %s', method, server, type(exc).__name__, exc)
     return exception.BrokerUnavailable()
 
 
@@ -194,7 +195,8 @@ class ManagerAPI:
         volume = kwargs['volume']
         cctxt = self._prepare(context, volume, version=version)
         if isinstance(self.client, rpc.LocalClient):
-            return self._send_call(cctxt, context, method, volume, kwargs)
+            return self._send_call(cctxt, context, method, volume.service_topic_queue,
+                                   kwargs)
         queue = volume.service_topic_queue
         slots = self._manager_slots(queue)
         if not slots.acquire(blocking=False):
@@ -202,25 +204,25 @@ class ManagerAPI:
                         CONF.api.manager_calls_per_backend, queue, method)
             raise exception.ManagerBusy(backend=queue)
         try:
-            return self._send_call(cctxt, context, method, volume, kwargs)
+            return self._send_call(cctxt, context, method, volume.host, kwargs)
         finally:
             slots.release()
 
-    def _send_call(self, cctxt, context, method, volume, kwargs):
+    def _send_call(self, cctxt, context, method, server, kwargs):
         try:
             return cctxt.call(context, method, **kwargs)
         except exception.AttachdException as exc:
             raise _without_remote_trace(exc) from None
         except messaging.MessagingTimeout:
-            raise exception.ManagerTimeout(backend=volume.host,
+            raise exception.ManagerTimeout(backend=server,
                                            timeout=CONF.rpc_response_timeout_api)
         except (messaging.MessageDeliveryFailure, messaging.MessagingServerError,
                 messaging.MessagingException) as exc:
             if isinstance(exc, messaging.RemoteError):
-                raise _from_remote(exc, volume.host, method) from None
-            raise _broker_unavailable(method, volume, exc)
+                raise _from_remote(exc, server, method) from None
+            raise _broker_unavailable(method, server, exc)
         except _BROKER_ERRORS as exc:
-            raise _broker_unavailable(method, volume, exc)
+            raise _broker_unavailable(method, server, exc)
 
     def _cast(self, context, method, version='1.0', **kwargs):
         volume = kwargs['volume']
@@ -228,9 +230,9 @@ class ManagerAPI:
         try:
             cctxt.cast(context, method, **kwargs)
         except messaging.MessagingException as exc:
-            raise _broker_unavailable(method, volume, exc)
+            raise _broker_unavailable(method, volume.host, exc)
         except _BROKER_ERRORS as exc:
-            raise _broker_unavailable(method, volume, exc)
+            raise _broker_unavailable(method, volume.host, exc)
 
     def create_volume(self, context, volume):
         """Ask the volume's manager to create its storage (asynchronous)."""
@@ -277,3 +279,28 @@ class ManagerAPI:
         return self._call(context, 'initialize_connection', volume=volume,
                           connector=connector)
 
+    # The version that has fence_host: every manager that may hold a connection must
+    # answer it, so the API refuses to fence below it (attachd.volume.fencing).
+    FENCE_VERSION = '1.3'
+
+    def can_fence(self, service=None):
+        """True when the managers may be sent fence_host: the pin (``[manager]
+        rpc_version_cap``) allows it, and ``service``'s manager, if it reported its RPC
+        API version, reported one that has it."""
+        if not self.client.can_send_version(self.FENCE_VERSION):
+            return False
+        if service is None or service.rpc_version is None:
+            return True
+        return rpc.version_is_compatible(service.rpc_version, self.FENCE_VERSION)
+
+    def fence_host(self, context, server, host):
+        """Have the manager of ``server`` (``<host>@<backend>``) cut ``host`` off its
+        backend and mark its attachments there ``fenced``; returns their ids.
+
+        :raises ManagerTooOld: :meth:`can_fence` says no.
+        """
+        if not self.can_fence():
+            raise exception.ManagerTooOld(what='fencing', version=self.FENCE_VERSION)
+        cctxt = self.client.prepare(server=server, version=self.FENCE_VERSION,
+                                    timeout=CONF.rpc_response_timeout_api, retry=0)
+        return self._send_call(cctxt, context, 'fence_host', server, {'host': host})

@@ -42,17 +42,17 @@ from oslo_service import loopingcall
 from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
+from attachd import context as a_context
+from attachd import drivers
+from attachd import exception
+from attachd import notifications
 from attachd.common import rpc
 from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
-from attachd import context as a_context
-from attachd import drivers
-from attachd import exception
 from attachd.manager import cluster
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
-from attachd import notifications
 from attachd.objects import idempotency_key as idempotency_key_obj
 from attachd.objects import service as service_obj
 

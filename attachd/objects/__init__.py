@@ -8,3 +8,4 @@ def register_all():
     __import__('attachd.objects.volume_attachment')
     __import__('attachd.objects.service')
     __import__('attachd.objects.idempotency_key')
+    __import__('attachd.objects.fence')

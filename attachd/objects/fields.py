@@ -10,6 +10,7 @@ DateTimeField = fields.DateTimeField
 DictOfNullableStringsField = fields.DictOfNullableStringsField
 DictOfStringsField = fields.DictOfStringsField
 IntegerField = fields.IntegerField
+ListOfStringsField = fields.ListOfStringsField
 ListOfObjectsField = fields.ListOfObjectsField
 ObjectField = fields.ObjectField
 StringField = fields.StringField

@@ -18,10 +18,10 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import uuidutils
 
+from attachd import exception
 from attachd.conf import CONF
 from attachd.db import api as db_api
 from attachd.db import idempotency as db_idempotency
-from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 

@@ -4,9 +4,9 @@ import datetime
 
 from oslo_utils import versionutils
 
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 from attachd.objects import volume_type as type_obj
@@ -24,8 +24,10 @@ def _naive(values):
 @base.AttachdObjectRegistry.register
 class Volume(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
-    # Version 1.1: cluster_name
-    VERSION = '1.1'
+    # Version 1.1: the attach status vocabulary gained 'fenced' (an attachment's only: a
+    #              volume's attach_status never takes it)
+    # Version 1.2: cluster_name
+    VERSION = '1.2'
 
     fields = {
         'id': fields.UUIDField(),
@@ -66,7 +68,7 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
 
     def obj_make_compatible(self, primitive, target_version):
         super().obj_make_compatible(primitive, target_version)
-        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
             primitive.pop('cluster_name', None)
 
     @property

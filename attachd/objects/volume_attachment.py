@@ -2,9 +2,10 @@
 
 from oslo_serialization import jsonutils
 
-from attachd.db import api as db_api
-from attachd.db import models
 from attachd import exception
+from attachd.db import api as db_api
+from attachd.db import fences as fences_db
+from attachd.db import models
 from attachd.i18n import _
 from attachd.objects import base
 from attachd.objects import fields
@@ -17,7 +18,8 @@ def _loads(value):
 
 def check_connectable(volume, attachment, live):
     """Raise AttachmentConflict when ``attachment`` may not be connected: its volume is in
-    error, or is not multiattach and another instance holds a connection to it.
+    error, or is not multiattach and another instance holds a connection to it; raise
+    AttachmentFenced when the attachment was fenced.
 
     Works on objects and on the database rows alike (``status``, ``multiattach``;
     ``id``, ``connector``, ``instance_uuid``).
@@ -28,6 +30,10 @@ def check_connectable(volume, attachment, live):
         raise exception.AttachmentConflict(reason=_(
             'Volume %(id)s is in an error state (%(status)s); its attachments cannot be '
             'connected.') % {'id': volume.id, 'status': volume.status})
+    if attachment.attach_status == fields.VolumeAttachStatus.FENCED:
+        # FENCING HOOK: a fenced attachment is only ever deleted.
+        raise exception.AttachmentFenced(attachment_id=attachment.id,
+                                         host=attachment.attached_host)
     if volume.multiattach:
         return
     for other in live:
@@ -41,7 +47,9 @@ def check_connectable(volume, attachment, live):
 @base.AttachdObjectRegistry.register
 class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: attach_status may be 'fenced' (only once every manager runs RPC 1.3:
+    #              fencing is refused before that, so no 1.0 peer ever sees one)
+    VERSION = '1.1'
 
     fields = {
         'id': fields.UUIDField(),
@@ -210,6 +218,20 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         return base.obj_make_list(self._context, VolumeAttachmentList(self._context),
                                   VolumeAttachment, rows)
 
+    def fence(self, host):
+        """Mark this attachment on fenced ``host`` ``fenced`` and forget its connection
+        (the backend revoked it); its volume's status is recomputed without it.
+
+        :returns: False when it is no longer a live, unfenced attachment on ``host``.
+        """
+        if not fences_db.attachment_fence(self._context, self.id, host):
+            return False
+        self.attach_status = fields.VolumeAttachStatus.FENCED
+        self.connector = None
+        self.connection_info = None
+        self.obj_reset_changes()
+        return True
+
     def reclaim(self, older_than):
         """Delete this reservation if it is still abandoned (unconnected, uncompleted,
         unchanged since ``older_than``); the volume status is recomputed with it.
@@ -279,6 +301,14 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
                                   db_api.attachment_get_reclaimable(context, older_than,
                                                                     host, cluster_name))
+
+    @classmethod
+    def get_all_on_host(cls, context, backend, host, cluster_name=None):
+        """The live attachments on ``host`` (their ``attached_host``) not fenced yet, of
+        the volumes of ``backend`` (and of the cluster ``cluster_name``'s)."""
+        return base.obj_make_list(
+            context, cls(context), VolumeAttachment,
+            fences_db.attachment_get_all_on_host(context, backend, host, cluster_name))
 
     @classmethod
     def get_connected_by_backend(cls, context, host, cluster_name=None, volume_id=None):

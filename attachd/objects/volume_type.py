@@ -4,9 +4,9 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
+from attachd import exception
 from attachd.conf import CONF
 from attachd.db import api as db_api
-from attachd import exception
 from attachd.objects import base
 from attachd.objects import fields
 

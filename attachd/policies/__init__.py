@@ -5,6 +5,7 @@ import itertools
 
 from attachd.policies import attachments
 from attachd.policies import base
+from attachd.policies import fences
 from attachd.policies import limits
 from attachd.policies import types
 from attachd.policies import volume_actions
@@ -21,4 +22,5 @@ def list_rules():
         volume_metadata.list_rules(),
         types.list_rules(),
         limits.list_rules(),
+        fences.list_rules(),
     ))

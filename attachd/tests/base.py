@@ -17,8 +17,8 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from oslotest import base
 
-from attachd.conf import CONF
 from attachd import context as a_context
+from attachd.conf import CONF
 from attachd.db import api as db_api
 from attachd.db import models
 

@@ -13,10 +13,10 @@ from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
 from attachd import compute
-from attachd.conf import CONF
 from attachd import exception
-from attachd.i18n import _
 from attachd import notifications
+from attachd.conf import CONF
+from attachd.i18n import _
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.volume import clients
 

@@ -6,8 +6,8 @@ request of the process.
 
 import threading
 
-from attachd.manager import rpcapi
 from attachd import notifications
+from attachd.manager import rpcapi
 
 _lock = threading.Lock()
 _manager_api = None
@@ -37,6 +37,15 @@ def notify(context, event_type, volume, attachment=None):
     if callable(volume):
         volume = volume()
     notifications.notify(_notifier, context, event_type, volume, attachment)
+
+
+def notify_fence(context, event_type, fence):
+    """Send ``fence.create`` or ``fence.delete`` about ``fence`` (see
+    :func:`attachd.notifications.notify_fence`)."""
+    global _notifier
+    if _notifier is None:
+        _notifier = notifications.get_notifier()
+    notifications.notify_fence(_notifier, context, event_type, fence)
 
 
 def reset():

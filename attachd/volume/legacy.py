@@ -7,6 +7,7 @@ from oslo_utils import excutils
 
 from attachd import exception
 from attachd.i18n import _
+from attachd.objects import fence as fence_obj
 from attachd.objects import fields
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.volume import attach
@@ -134,7 +135,11 @@ def mark_attached(context, volume, instance_uuid=None, host_name=None, mountpoin
     when none is pending.
 
     :returns: the id of the completed attachment.
+    :raises HostFenced: ``host_name`` is fenced.
     """
+    if host_name:
+        # FENCING HOOK: os-attach records the host; a fenced host gets nothing.
+        fence_obj.Fence.check_not_fenced(context, host_name)
     return attachment_obj.VolumeAttachment.mark_attached(context, volume, instance_uuid,
                                                          host_name, mountpoint)
 

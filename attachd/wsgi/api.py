@@ -12,12 +12,12 @@ import os
 
 from oslo_log import log as logging
 
-from attachd.api import app
-from attachd.conf import CONF
 from attachd import exception
-from attachd.i18n import _
 from attachd import objects
 from attachd import version
+from attachd.api import app
+from attachd.conf import CONF
+from attachd.i18n import _
 
 DEFAULT_CONFIG_FILE = '/etc/attachd/attachd.conf'
 

@@ -2,22 +2,21 @@
 
 from oslo_utils import uuidutils
 
+from attachd import exception
+from attachd import policy
 from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.api.schemas import attachments as schemas
 from attachd.api import validation
+from attachd.api.schemas import attachments as schemas
 from attachd.api.views import attachments as views
 from attachd.api.views import common as common_views
-from attachd import exception
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj
 from attachd.policies import attachments as policies
-from attachd import policy
 from attachd.volume import attach
-
 
 # What admins may filter with key~ (3.34): the text columns among the filterable ones.
 SORT_KEYS = attachment_obj.VolumeAttachmentList.SORT_KEYS

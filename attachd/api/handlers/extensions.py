@@ -23,6 +23,18 @@ EXTENSIONS = [
         'updated': '2026-12-01T00:00:00Z',
         'links': [],
     },
+    {
+        'alias': 'attachd-fences',
+        'name': 'Fences',
+        'description': 'POST /v3/{project_id}/fences cuts a failed host off every volume: '
+                       'the connections of its attachments are revoked at the backends, '
+                       'the attachments become "fenced" (deletable, no longer holding '
+                       'their volumes) and no connection is made for the host until '
+                       'DELETE /v3/{project_id}/fences/{host} lifts the fence.',
+        'namespace': 'urn:attachd:extension:fences:1',
+        'updated': '2026-12-04T00:00:00Z',
+        'links': [],
+    },
 ]
 
 

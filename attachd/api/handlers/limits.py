@@ -5,11 +5,11 @@ unlimited quota); the usage is the project's real one. attachd has no snapshots 
 backups: their usage is 0. Cinder's rate limits were removed long ago: ``rate`` is empty.
 """
 
+from attachd import policy
 from attachd.api import microversion
 from attachd.api import request as a_request
 from attachd.objects import volume as volume_obj
 from attachd.policies import limits as policies
-from attachd import policy
 
 UNLIMITED = -1
 

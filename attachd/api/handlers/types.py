@@ -2,16 +2,16 @@
 
 from oslo_utils import strutils
 
+from attachd import exception
+from attachd import policy
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.api.schemas import types as schemas
 from attachd.api import validation
+from attachd.api.schemas import types as schemas
 from attachd.api.views import types as views
-from attachd import exception
 from attachd.i18n import _
 from attachd.objects import volume_type as type_obj
 from attachd.policies import types as policies
-from attachd import policy
 
 
 def _authorize(req, rule):

@@ -10,16 +10,16 @@ the connection and os-detach deletes the attachment.
 
 from oslo_utils import strutils
 
-from attachd.api.handlers import volumes
+from attachd import exception
+from attachd import policy
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.api.schemas import volume_actions as schemas
 from attachd.api import validation
-from attachd import exception
+from attachd.api.handlers import volumes
+from attachd.api.schemas import volume_actions as schemas
 from attachd.i18n import _
 from attachd.objects import fields
 from attachd.policies import volume_actions as policies
-from attachd import policy
 from attachd.volume import attach
 from attachd.volume import legacy
 from attachd.volume import lifecycle

@@ -4,16 +4,16 @@ Ironic sets metadata on every attach and detach; Cinder's ETags (3.15, ``If-Matc
 not implemented: a conditional write is done unconditionally.
 """
 
-from attachd.api.handlers import volumes
+from attachd import exception
+from attachd import policy
 from attachd.api import microversion
 from attachd.api import request as a_request
-from attachd.api.schemas import volume_metadata as schemas
 from attachd.api import validation
-from attachd import exception
+from attachd.api.handlers import volumes
+from attachd.api.schemas import volume_metadata as schemas
 from attachd.i18n import _
 from attachd.objects import fields
 from attachd.policies import volume_metadata as policies
-from attachd import policy
 
 # Cinder refuses metadata writes while the volume is in these statuses.
 _FROZEN = (fields.VolumeStatus.MAINTENANCE, fields.VolumeStatus.UPLOADING)

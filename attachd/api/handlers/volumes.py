@@ -4,23 +4,23 @@ from oslo_log import log as logging
 from oslo_utils import strutils
 from oslo_utils import uuidutils
 
+from attachd import exception
+from attachd import policy
 from attachd.api import idempotency
 from attachd.api import listing
 from attachd.api import microversion
 from attachd.api import request as a_request
 from attachd.api import scheduler
-from attachd.api.schemas import volumes as schemas
 from attachd.api import validation
+from attachd.api.schemas import volumes as schemas
 from attachd.api.views import common as common_views
 from attachd.api.views import volumes as views
 from attachd.conf import CONF
-from attachd import exception
 from attachd.i18n import _
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_type as type_obj
 from attachd.policies import volumes as policies
-from attachd import policy
 from attachd.volume import lifecycle
 
 LOG = logging.getLogger(__name__)

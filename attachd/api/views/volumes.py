@@ -1,10 +1,10 @@
 """Volume views: the fields tempest's volume schema requires, per microversion."""
 
+from attachd import policy
 from attachd.api import microversion
 from attachd.api.views import common
 from attachd.objects import fields
 from attachd.policies import volumes as policies
-from attachd import policy
 
 
 def _attachment(req, volume, attachment):

@@ -17,18 +17,18 @@ from oslo_policy import opts as policy_opts
 from oslo_serialization import jsonutils
 import webob
 
+from attachd import compute
+from attachd import context
+from attachd import objects
+from attachd import policy
 from attachd.api import app as api_app
 from attachd.common import rpc
-from attachd import compute
 from attachd.conf import CONF
-from attachd import context
 from attachd.db import api as db_api
 from attachd.drivers import fake
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
-from attachd import objects
 from attachd.objects import service as service_obj
-from attachd import policy
 from attachd.tests import base
 from attachd.volume import clients
 

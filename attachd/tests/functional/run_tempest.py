@@ -25,8 +25,8 @@ import tempfile
 import subunit
 import testtools
 
-from attachd.tests.functional.deploy import base as deploy_base
 from attachd.tests.functional import identity
+from attachd.tests.functional.deploy import base as deploy_base
 
 REGEX = r'^(tempest\.api\.volume|cinder_tempest_plugin\.api)\.'
 

@@ -5,9 +5,9 @@ from unittest import mock
 
 import webob
 
-from attachd.api import middleware
 from attachd import context
 from attachd import exception
+from attachd.api import middleware
 from attachd.common import rpc
 from attachd.objects import volume as volume_obj
 from attachd.tests import base

@@ -8,8 +8,8 @@ import time
 
 from cinderclient import api_versions
 from cinderclient import client as cinder_client
-from cinderclient.contrib import noauth
 from cinderclient import exceptions as cinder_exc
+from cinderclient.contrib import noauth
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 import openstack.connection

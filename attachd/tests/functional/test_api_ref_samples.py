@@ -70,6 +70,9 @@ CALLS = [
      'member'),
     ('attachment-show', 'GET', '/v3/{project}/attachments/{attachment}', '3.71', 200,
      'member'),
+    ('fence-create', 'POST', '/v3/{project}/fences', '3.71', 200, 'admin'),
+    ('fences-list', 'GET', '/v3/{project}/fences', '3.71', 200, 'admin'),
+    ('fence-delete', 'DELETE', '/v3/{project}/fences/{host}', '3.71', 204, 'admin'),
     ('attachment-delete', 'DELETE', '/v3/{project}/attachments/{attachment}', '3.71', 200,
      'service'),
     ('attachment-reserve', 'POST', '/v3/{project}/attachments', '3.71', 200, 'member'),
@@ -112,7 +115,8 @@ CALLS = [
 # Ids a response introduces: {name in paths: (sample, JSON path to the id)}.
 IDS = {'type': ('type-create', ('volume_type', 'id')),
        'volume': ('volume-create', ('volume', 'id')),
-       'attachment': (('attachment-create', 'attachment-reserve'), ('attachment', 'id'))}
+       'attachment': (('attachment-create', 'attachment-reserve'), ('attachment', 'id')),
+       'host': ('fence-create', ('fence', 'host'))}
 
 
 def sample_path(name, kind):

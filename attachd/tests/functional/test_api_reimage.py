@@ -7,9 +7,9 @@ from unittest import mock
 
 from attachd import context
 from attachd import exception
+from attachd import policy
 from attachd.manager import rpcapi
 from attachd.objects import volume as volume_obj
-from attachd import policy
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
 from attachd.tests.functional.manager import base as mbase

@@ -41,10 +41,10 @@ from keystonemiddleware.auth_token import _request as ksm_request
 from testtools import content
 
 from attachd.tests import base
+from attachd.tests.functional import identity
 from attachd.tests.functional.conformance import ironic_volumes
 from attachd.tests.functional.conformance import test_nova
 from attachd.tests.functional.deploy import base as deploy_base
-from attachd.tests.functional import identity
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))

@@ -1,4 +1,5 @@
-"""Notifications of an attach cycle, from the API and the manager together."""
+"""Notifications of an attach cycle, from the API and the manager together, and of a
+fence and its lift."""
 
 from oslo_messaging.notify import _impl_test as test_notifier
 
@@ -67,3 +68,25 @@ class AttachCycleNotificationTest(base.TestCase):
                           notifications.ATTACHMENT_DELETE,
                           notifications.VOLUME_DETACH_END],
                          [event for event, _payload in self._events()])
+
+    def test_fence_and_its_lift_notify_once_each(self):
+        volume = self.client.create_volume()
+        created = self.client.post('/v3/attachments', {'attachment': {
+            'volume_uuid': volume['id'], 'instance_uuid': INSTANCE,
+            'connector': CONNECTOR}}).json['attachment']
+        test_notifier.reset()
+        admin = fixtures.Client(self.api.app, token='admin:adadadad', version='3.44')
+        fence = {'fence': {'host': CONNECTOR['host']}}
+        self.assertEqual(200, admin.post('/v3/fences', fence).status_int)
+        # Fencing again answers the standing fence and creates nothing: no notification.
+        self.assertEqual(200, admin.post('/v3/fences', fence).status_int)
+        self.assertEqual(204, admin.delete(
+            '/v3/fences/%s' % CONNECTOR['host']).status_int)
+        events = [(event, payload) for event, payload in self._events()
+                  if event.startswith('fence.')]
+        self.assertEqual([notifications.FENCE_CREATE, notifications.FENCE_DELETE],
+                         [event for event, _payload in events])
+        for event, payload in events:
+            self.assertEqual(CONNECTOR['host'], payload['host'], event)
+            self.assertEqual([created['id']], payload['attachments'], event)
+            self.assertIsNotNone(payload['created_at'], event)

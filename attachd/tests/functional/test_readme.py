@@ -10,8 +10,8 @@ import subprocess
 import fixtures
 
 from attachd.tests import base
-from attachd.tests.functional.deploy import base as deploy_base
 from attachd.tests.functional import test_install_guide
+from attachd.tests.functional.deploy import base as deploy_base
 
 README = os.path.join(test_install_guide.SOURCE, 'README.rst')
 API_DOC = os.path.join(test_install_guide.SOURCE, 'doc', 'source', 'api.rst')

@@ -5,9 +5,9 @@ import os
 import fixtures
 import testtools
 
+from attachd import context
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
-from attachd import context
 from attachd.tests import base
 
 

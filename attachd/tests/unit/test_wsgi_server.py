@@ -4,8 +4,8 @@ import errno
 import http.client
 import socket
 
-from attachd.common import wsgi_server
 from attachd import exception
+from attachd.common import wsgi_server
 from attachd.tests import base
 
 

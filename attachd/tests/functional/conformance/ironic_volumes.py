@@ -39,11 +39,11 @@ import types
 
 def main():
     request = json.load(sys.stdin)
+    from ironic import objects
     from ironic.common import cinder
     from ironic.common import context
     from ironic.common import exception
     from ironic.conf import CONF
-    from ironic import objects
 
     config = request.get('config') or (
         '[cinder]\n'

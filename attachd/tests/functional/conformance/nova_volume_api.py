@@ -31,8 +31,8 @@ import sys
 
 
 def main(config_file):
-    import nova.conf
     from nova import context as nova_context
+    import nova.conf
     from nova.volume import cinder
     from oslo_serialization import jsonutils
 

@@ -45,8 +45,8 @@ import sqlalchemy
 import testscenarios
 
 from attachd.tests import base
-from attachd.tests.functional.deploy import base as dbase
 from attachd.tests.functional import ceph
+from attachd.tests.functional.deploy import base as dbase
 from attachd.tests.functional.drivers import test_tgt
 
 EMBEDDED = 'embedded'

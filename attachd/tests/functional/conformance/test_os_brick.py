@@ -17,8 +17,8 @@ import os
 import uuid
 
 import fixtures
-from os_brick.initiator import connector as brick_connector
 from os_brick import privileged
+from os_brick.initiator import connector as brick_connector
 import sqlalchemy
 
 from attachd.tests.functional.conformance import base

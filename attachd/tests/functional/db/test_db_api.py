@@ -2,9 +2,9 @@
 recomputation, listing."""
 
 from attachd import context
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd import exception
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj

@@ -2,6 +2,7 @@
 
 import datetime
 
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import test_migrations
 from oslo_serialization import jsonutils
 import sqlalchemy as sa
@@ -173,4 +174,55 @@ class MySQLConnectorMigrationTest(ConnectorMigrationTestMixin, base.DbTestCase):
 
 
 class PostgreSQLConnectorMigrationTest(ConnectorMigrationTestMixin, base.DbTestCase):
+    FIXTURE = EmptyPostgreSQLFixture
+
+
+class FencesMigrationTestMixin:
+    """0005: one fence per host, whichever database; its downgrade deletes the fenced
+    attachments, which a release without fences cannot read, and keeps the others."""
+
+    def _table(self, name):
+        return sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+
+    def test_fences_host_is_unique(self):
+        migration.upgrade('head', engine=self.engine)
+        fences = sa.table('fences', sa.column('host'), sa.column('created_at'))
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(fences).values(host='compute1'))
+        with self.engine.begin() as conn:
+            self.assertRaises(db_exc.DBDuplicateEntry, conn.execute,
+                              sa.insert(fences).values(host='compute1'))
+
+
+    def test_downgrade_deletes_the_fenced_attachments_and_the_fences(self):
+        migration.upgrade('head', engine=self.engine)
+        attachments = self._table('volume_attachment')
+        with self.engine.begin() as conn:
+            conn.execute(self._table('volumes').insert().values(
+                id=VOLUME, size=1, status='in-use', attach_status='attached',
+                multiattach=False, bootable=False, created_at=T0, deleted=False))
+            for attachment_id, status in ((COLUMN_ONLY, 'fenced'), (BOTH, 'attached')):
+                conn.execute(attachments.insert().values(
+                    id=attachment_id, volume_id=VOLUME, attach_status=status,
+                    attached_host='compute-1', created_at=T0, deleted=False))
+            conn.execute(self._table('fences').insert().values(host='compute-1',
+                                                                created_at=T0))
+        migration.downgrade('0004_idempotency_keys', engine=self.engine)
+        self.assertNotIn('fences', sa.inspect(self.engine).get_table_names())
+        with self.engine.connect() as conn:
+            rows = {row.id: (row.attach_status, bool(row.deleted), row.deleted_at is not None)
+                    for row in conn.execute(sa.select(attachments))}
+        self.assertEqual({COLUMN_ONLY: ('detached', True, True),
+                          BOTH: ('attached', False, False)}, rows)
+
+
+class SQLiteFencesMigrationTest(FencesMigrationTestMixin, base.DbTestCase):
+    FIXTURE = EmptySQLiteFixture
+
+
+class MySQLFencesMigrationTest(FencesMigrationTestMixin, base.DbTestCase):
+    FIXTURE = EmptyMySQLFixture
+
+
+class PostgreSQLFencesMigrationTest(FencesMigrationTestMixin, base.DbTestCase):
     FIXTURE = EmptyPostgreSQLFixture

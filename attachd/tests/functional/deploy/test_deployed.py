@@ -14,9 +14,9 @@ import uuid
 from oslo_utils import timeutils
 
 from attachd import context
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.drivers import tgt
-from attachd import exception
 from attachd.manager import rpcapi
 from attachd.objects import service as service_obj
 from attachd.objects import volume as volume_obj

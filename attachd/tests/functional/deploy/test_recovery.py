@@ -10,9 +10,9 @@ import signal
 import uuid
 
 from attachd import context
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import models
-from attachd import exception
 from attachd.manager import rpcapi
 from attachd.objects import service as service_obj
 from attachd.tests import base

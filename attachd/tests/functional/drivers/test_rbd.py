@@ -17,9 +17,9 @@ import uuid
 import fixtures
 from os_brick.initiator.connectors import rbd as brick_rbd
 
+from attachd import exception
 from attachd.conf import backend as backend_conf
 from attachd.drivers import rbd
-from attachd import exception
 from attachd.tests import base
 from attachd.tests.functional import ceph
 from attachd.tests.functional.manager import base as mbase

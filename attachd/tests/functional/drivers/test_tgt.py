@@ -10,9 +10,9 @@ import subprocess
 
 import fixtures
 
+from attachd import exception
 from attachd.conf import backend as backend_conf
 from attachd.drivers import tgt
-from attachd import exception
 from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase
 

@@ -3,9 +3,9 @@
 from oslo_messaging.notify import _impl_test as test_notifier
 
 from attachd import context
+from attachd import notifications
 from attachd.manager import rpcapi
 from attachd.manager import service
-from attachd import notifications
 from attachd.objects import fields
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment as attachment_obj

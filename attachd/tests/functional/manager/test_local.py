@@ -5,11 +5,11 @@ import datetime
 import fixtures
 from oslo_utils import timeutils
 
+from attachd import exception
+from attachd import notifications
 from attachd.db import api as db_api
 from attachd.drivers import fake
-from attachd import exception
 from attachd.manager import rpcapi
-from attachd import notifications
 from attachd.objects import service as service_obj
 from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase

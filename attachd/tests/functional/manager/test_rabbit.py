@@ -11,8 +11,8 @@ import uuid
 import oslo_messaging as messaging
 from oslo_utils import timeutils
 
-from attachd.common import rpc
 from attachd import exception
+from attachd.common import rpc
 from attachd.manager import rpcapi
 from attachd.objects import service as service_obj
 from attachd.tests import base

@@ -12,10 +12,10 @@ from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import test_fixtures
 from oslo_serialization import jsonutils
 
+from attachd.common import rpc
 from attachd.db import api as db_api
 from attachd.db import models
 from attachd.drivers import fake
-from attachd.common import rpc
 from attachd.manager import service as manager_service
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures

@@ -10,16 +10,16 @@ never a 5xx.
 
 import os
 
+from hypothesis import given
 from hypothesis import HealthCheck
 from hypothesis import Phase
-from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 import schemathesis
-import testtools.content
 from schemathesis import checks as st_checks
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
+import testtools.content
 
 from attachd.tests.functional.reliability import base as rbase
 

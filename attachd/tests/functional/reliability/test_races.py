@@ -8,8 +8,8 @@ attachments left and no export without an owner.
 
 import fixtures
 
-from attachd.objects import volume_attachment as attachment_obj
 from attachd import exception
+from attachd.objects import volume_attachment as attachment_obj
 from attachd.tests import base
 from attachd.tests.functional.reliability import base as rbase
 

@@ -12,10 +12,10 @@ import fixtures
 import oslo_messaging as messaging
 from oslo_messaging.notify import _impl_test as test_notifier
 
-from attachd.drivers import fake
-from attachd.common import rpc
-from attachd.manager import service as manager_service
 from attachd import notifications
+from attachd.common import rpc
+from attachd.drivers import fake
+from attachd.manager import service as manager_service
 from attachd.tests import base
 from attachd.tests.functional import fixtures as api_fixtures
 from attachd.tests.functional.reliability import base as rbase

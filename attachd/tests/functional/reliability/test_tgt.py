@@ -21,8 +21,8 @@ from attachd.drivers import tgt
 from attachd.manager import rpcapi
 from attachd.objects import volume as volume_obj
 from attachd.tests import base
-from attachd.tests.functional.drivers import test_tgt
 from attachd.tests.functional import fixtures as api_fixtures
+from attachd.tests.functional.drivers import test_tgt
 from attachd.tests.functional.manager import base as mbase
 from attachd.tests.functional.reliability import base as rbase
 from attachd.tests.functional.reliability import services

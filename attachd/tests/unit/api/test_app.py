@@ -2,9 +2,8 @@
 
 import logging
 
-from keystonemiddleware import auth_token  # noqa: F401 (registers [keystone_authtoken])
-
 import fixtures
+from keystonemiddleware import auth_token  # noqa: F401 (registers [keystone_authtoken])
 
 from attachd.api import app
 from attachd.tests import base

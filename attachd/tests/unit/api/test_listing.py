@@ -2,10 +2,10 @@
 
 import webob
 
-from attachd.api import listing
-from attachd.api import microversion
 from attachd import context
 from attachd import exception
+from attachd.api import listing
+from attachd.api import microversion
 from attachd.tests import base
 
 

@@ -8,10 +8,10 @@ import fixtures
 from attachd import context
 from attachd import exception
 from attachd import policies
+from attachd import policy
 from attachd.policies import attachments
 from attachd.policies import types
 from attachd.policies import volume_actions
-from attachd import policy
 from attachd.tests import base
 
 

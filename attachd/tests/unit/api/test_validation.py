@@ -2,11 +2,11 @@
 
 import webob
 
+from attachd import exception
 from attachd.api import microversion
+from attachd.api import validation
 from attachd.api.schemas import attachments
 from attachd.api.schemas import volume_actions
-from attachd.api import validation
-from attachd import exception
 from attachd.tests import base
 
 VOLUME = '6f1d3b0c-6c58-4a4c-bd5b-2a0bc5f7c8a1'

@@ -4,9 +4,9 @@ import datetime
 
 import webob
 
+from attachd import context
 from attachd.api.views import attachments as attachment_views
 from attachd.api.views import common
-from attachd import context
 from attachd.objects import volume_attachment
 from attachd.tests import base
 

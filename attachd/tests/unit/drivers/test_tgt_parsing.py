@@ -1,7 +1,7 @@
 """The tgt driver's reading of tgtadm's output and of what it is handed."""
 
-from attachd.drivers import tgt
 from attachd import exception
+from attachd.drivers import tgt
 from attachd.tests import base
 
 SHOW_TARGETS = """\

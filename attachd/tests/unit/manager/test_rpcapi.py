@@ -5,9 +5,9 @@ from unittest import mock
 import fixtures
 import oslo_messaging as messaging
 
-from attachd.common import rpc
 from attachd import context
 from attachd import exception
+from attachd.common import rpc
 from attachd.manager import rpcapi
 from attachd.objects import volume as volume_obj
 from attachd.objects import volume_attachment

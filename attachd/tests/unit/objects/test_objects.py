@@ -8,11 +8,13 @@ from attachd.tests import base as test_base
 # When a test below fails, bump the object's VERSION, describe the change in its version
 # history comment, make obj_make_compatible handle older versions, and update the hash here.
 object_data = {
+    'Fence': '1.0-ab701bfbcb996c9486a57c0bf2de4c5c',
+    'FenceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'IdempotencyKey': '1.0-cf4dcb8869e938833a129c1fe6f2f2da',
     'Service': '1.1-8617978614bf76c6c63c87021ca93fcf',
     'ServiceList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
-    'Volume': '1.1-e3befe05abfeb2f244f2eb9cbaba84e8',
-    'VolumeAttachment': '1.0-8d9fd2af8cfaefcecfe2bf89c77b9f12',
+    'Volume': '1.2-d4ea08be941d73744be31193129bf641',
+    'VolumeAttachment': '1.1-b92df8587471bbb31acff2899d5c2569',
     'VolumeAttachmentList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'VolumeList': '1.0-15ecf022a68ddbb8c2a6739cfc9f8f5e',
     'VolumeType': '1.0-86fc3e571400a963fc978cd649c90890',
