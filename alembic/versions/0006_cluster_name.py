@@ -5,7 +5,7 @@ on it records the same name: the API sends the volume's requests to that cluster
 which every live member consumes (Cinder's columns of the same name and meaning).
 
 Revision ID: 0006_cluster_name
-Revises: 0004_idempotency_keys
+Revises: 0005_fences
 Create Date: 2027-01-20
 """
 
@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006_cluster_name'
-# After 0005_fences once fencing is merged (the lead's numbering).
-down_revision = '0004_idempotency_keys'
+down_revision = '0005_fences'
 branch_labels = None
 depends_on = None
 
