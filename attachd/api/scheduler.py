@@ -7,6 +7,8 @@ when its ``services`` row names that backend (or reports it as its
 while it runs in this process). When none is alive, the
 volume is created in status ``error`` (Cinder's "No valid backend"), so the create call
 keeps Cinder's asynchronous 202 contract and the caller sees the failure on the volume.
+A volume placed on a member of a cluster records the cluster (``cluster_name``), to which
+its requests go.
 """
 
 import random
@@ -43,6 +45,8 @@ def placement(service):
     capabilities = service.capabilities or {}
     return {
         'host': '%s@%s' % (service.host, service.backend),
+        # The API addresses a cluster's volume to the cluster: any live member serves it.
+        'cluster_name': service.cluster_name,
         'service_uuid': service.uuid,
         'shared_targets': capabilities.get('shared_targets', True),
     }

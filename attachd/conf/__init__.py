@@ -8,6 +8,7 @@ from oslo_config import cfg
 from attachd.conf import api
 from attachd.conf import attachments
 from attachd.conf import backend
+from attachd.conf import coordination
 from attachd.conf import database
 from attachd.conf import default
 from attachd.conf import manager
@@ -22,5 +23,6 @@ attachments.register_opts(CONF)
 database.register_opts(CONF)
 manager.register_opts(CONF)
 backend.register_opts(CONF)
+coordination.register_opts(CONF)
 messaging.register_opts(CONF)
 nova.register_opts(CONF)

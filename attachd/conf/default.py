@@ -18,6 +18,16 @@ default_opts = [
                default=socket.gethostname(),
                sample_default='<current hostname>',
                help=_('Name of this node. Managers are addressed as <host>@<backend>.')),
+    cfg.StrOpt('cluster',
+               help=_('Name of the cluster this node\'s managers belong to (Cinder\'s '
+                      'option). Managers with the same cluster name serve the same '
+                      'backends together (active-active): the API sends a volume\'s '
+                      'requests to <cluster>@<backend>, a queue all the live members '
+                      'consume, and the members serialize their work on a volume through '
+                      'the locks of [coordination] backend_url. Only backends whose '
+                      'storage and exports every member reaches may be clustered (see '
+                      'the deployment guide). Unset: each manager serves its backends '
+                      'alone, as <host>@<backend>.')),
     cfg.ListOpt('enabled_backends',
                 default=['file'],
                 help=_('Names of the backends this node manages. Each name is also a '

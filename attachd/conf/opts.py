@@ -3,12 +3,13 @@
 from attachd.conf import api
 from attachd.conf import attachments
 from attachd.conf import backend
+from attachd.conf import coordination
 from attachd.conf import database
 from attachd.conf import default
 from attachd.conf import manager
 from attachd.conf import nova
 
-_MODULES = [default, api, attachments, database, manager, backend, nova]
+_MODULES = [default, api, attachments, database, manager, backend, coordination, nova]
 
 
 def list_opts():

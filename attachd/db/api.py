@@ -478,13 +478,15 @@ def service_get_by_args(context, host, binary, backend=None):
         return service
 
 
-def service_get_all(context, binary=None, backend=None):
+def service_get_all(context, binary=None, backend=None, cluster_name=None):
     with _reader(context) as session:
         stmt = sa.select(models.Service).where(models.Service.deleted == sa.false())
         if binary is not None:
             stmt = stmt.where(models.Service.binary == binary)
         if backend is not None:
             stmt = stmt.where(models.Service.backend == backend)
+        if cluster_name is not None:
+            stmt = stmt.where(models.Service.cluster_name == cluster_name)
         return list(session.scalars(stmt.order_by(models.Service.id)))
 
 
@@ -1263,7 +1265,10 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         live = _locked_live_attachments(conn, volume_id)
         attachment = _find(live, attachment_id)
         if expected_connector is not ANY_CONNECTOR:
-            if connector_from_specs(attachment.connector) != expected_connector:
+            stored = connector_from_specs(attachment.connector)
+            # None: the connection was forgotten since (the manager of a cluster that
+            # revoked it does, attachment_connection_revoked): nothing outlives the row.
+            if stored is not None and stored != expected_connector:
                 raise exception.AttachmentChanged(attachment_id=attachment_id)
         now = _now()
         if conn.execute(_DESTROY, {'attachment_id': attachment_id,
@@ -1276,6 +1281,18 @@ def attachment_destroy(context, attachment_id, expected_connector=ANY_CONNECTOR,
         _recompute_volume_status(conn, volume_id, volume,
                                  [row.attach_status for row in remaining])
         return remaining
+
+
+def attachment_connection_revoked(context, attachment_id):
+    """Forget the connector of an attachment whose connection a manager just revoked,
+    leaving its status: the API deletes the row (or forgets the rest) next.
+
+    A manager of a cluster calls it under the volume's cluster lock, so that between its
+    revocation and the API's delete no member takes the attachment for a connected one
+    (a start-up reconciliation would export the volume to that host again).
+    """
+    with _writer(context) as session:
+        _write_connector(session, attachment_id, None)
 
 
 def attachment_disconnected(context, attachment_id):
@@ -1419,18 +1436,27 @@ def _abandoned(older_than):
                              models.VolumeAttachment.created_at) < older_than)
 
 
-def attachment_get_reclaimable(context, older_than, host=None):
+def _on_backend(host, cluster_name):
+    """Volumes of one manager's backend: those of its host and, for a member of a cluster,
+    those of its cluster (its own volumes placed before it joined keep their host)."""
+    if cluster_name is not None:
+        return sa.or_(models.Volume.cluster_name == cluster_name, models.Volume.host == host)
+    return models.Volume.host == host
+
+
+def attachment_get_reclaimable(context, older_than, host=None, cluster_name=None):
     """Reservations never connected nor completed whose last change is before
     ``older_than``: the abandoned ones the reclaimer deletes.
 
     :param host: only those of volumes on this backend (``<host>@<backend>``).
+    :param cluster_name: only those of volumes of this cluster (``<cluster>@<backend>``).
     """
     with _reader(context) as session:
         stmt = sa.select(models.VolumeAttachment).where(*_abandoned(older_than))
-        if host is not None:
+        if host is not None or cluster_name is not None:
             stmt = stmt.join(models.Volume,
                              models.Volume.id == models.VolumeAttachment.volume_id).where(
-                models.Volume.host == host)
+                _on_backend(host, cluster_name))
         return list(session.scalars(stmt))
 
 
@@ -1466,15 +1492,21 @@ def attachment_reclaim(context, attachment_id, older_than):
         return True
 
 
-def attachment_get_connected_by_backend(context, host):
-    """Live attachments with a connection, of volumes whose ``host`` is ``host``."""
+def attachment_get_connected_by_backend(context, host, cluster_name=None, volume_id=None):
+    """Live attachments with a connection, of volumes whose ``host`` is ``host`` (and,
+    given ``cluster_name``, of the volumes of that cluster); given ``volume_id``, those of
+    that volume, whatever its backend (``host`` None)."""
     with _reader(context) as session:
-        return list(session.scalars(
-            sa.select(models.VolumeAttachment)
-            .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
-            .where(models.Volume.host == host, models.Volume.deleted == sa.false(),
-                   models.VolumeAttachment.deleted == sa.false(),
-                   models.VolumeAttachment.connector.is_not(None))))
+        stmt = (sa.select(models.VolumeAttachment)
+                .join(models.Volume, models.Volume.id == models.VolumeAttachment.volume_id)
+                .where(models.Volume.deleted == sa.false(),
+                       models.VolumeAttachment.deleted == sa.false(),
+                       models.VolumeAttachment.connector.is_not(None)))
+        if volume_id is not None:
+            stmt = stmt.where(models.VolumeAttachment.volume_id == volume_id)
+        if host is not None:
+            stmt = stmt.where(_on_backend(host, cluster_name))
+        return list(session.scalars(stmt))
 
 
 # --- helpers -----------------------------------------------------------------------------------

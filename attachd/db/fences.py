@@ -107,12 +107,16 @@ def backends_with_attachments_on_host(context, host):
             {'host': host}))
 
 
-def attachment_get_all_on_host(context, backend, host):
-    """The live attachments on ``host`` not fenced yet, of the volumes of ``backend``."""
+def attachment_get_all_on_host(context, backend, host, cluster_name=None):
+    """The live attachments on ``host`` not fenced yet, of the volumes of ``backend`` (and,
+    given ``cluster_name``, of that cluster's: any member fences them all)."""
+    on_backend = _VOL.c.host == backend
+    if cluster_name is not None:
+        on_backend = sa.or_(on_backend, _VOL.c.cluster_name == cluster_name)
     with db_api._reader_connection(context) as conn:
         return conn.execute(
             sa.select(_ATT, db_api._CONNECTOR).join(_VOL, _VOL.c.id == _ATT.c.volume_id)
-            .where(*_ON_HOST, _VOL.c.host == backend, _VOL.c.deleted == sa.false())
+            .where(*_ON_HOST, on_backend, _VOL.c.deleted == sa.false())
             .order_by(_ATT.c.volume_id, _ATT.c.created_at, _ATT.c.id),
             {'host': host}).all()
 

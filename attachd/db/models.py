@@ -40,6 +40,7 @@ class Service(BASE):
     host = sa.Column(sa.String(255), nullable=False)
     binary = sa.Column(sa.String(255), nullable=False)
     backend = sa.Column(sa.String(255))
+    cluster_name = sa.Column(sa.String(255))
     topic = sa.Column(sa.String(255))
     report_count = sa.Column(sa.Integer, nullable=False, default=0)
     disabled = sa.Column(sa.Boolean, nullable=False, default=False)
@@ -85,6 +86,7 @@ class Volume(BASE):
         sa.Index('volumes_project_id_deleted_idx', 'project_id', 'deleted'),
         sa.Index('volumes_status_idx', 'status'),
         sa.Index('volumes_host_idx', 'host'),
+        sa.Index('volumes_cluster_name_idx', 'cluster_name'),
         sa.Index('volumes_service_uuid_idx', 'service_uuid', 'deleted'),
         sa.Index('volumes_volume_type_id_idx', 'volume_type_id'),
     )
@@ -104,6 +106,7 @@ class Volume(BASE):
     bootable = sa.Column(sa.Boolean, nullable=False, default=False)
     volume_type_id = sa.Column(sa.String(36), sa.ForeignKey('volume_types.id'))
     host = sa.Column(sa.String(255))
+    cluster_name = sa.Column(sa.String(255))
     provider_location = sa.Column(sa.String(255))
     provider_auth = sa.Column(sa.String(255))
     shared_targets = sa.Column(sa.Boolean, nullable=True, default=True)

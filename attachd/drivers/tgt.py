@@ -22,6 +22,7 @@ import subprocess
 import threading
 import time
 
+from oslo_concurrency import lockutils
 from oslo_concurrency import processutils
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -158,6 +159,42 @@ def parse_provider_auth(provider_auth):
     return parts[1], parts[2]
 
 
+class TgtdLock:
+    """A reentrant lock over one tgtd, for the threads of this process and the other
+    processes of this host (the members of a cluster on one host share its tgtd).
+
+    A thread re-entering keeps the lock; the lock file (``fcntl``, released by the kernel
+    when a process dies) is taken by the outermost acquisition only, because POSIX
+    record locks are per process and an inner release would drop it.
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._file_lock = None
+
+    def __enter__(self):
+        self._thread_lock.acquire()
+        if self._depth == 0:
+            try:
+                lock = lockutils.InterProcessLock(self._path())
+                lock.acquire()
+            except Exception:
+                self._thread_lock.release()
+                raise
+            self._file_lock = lock
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        self._depth -= 1
+        if self._depth == 0:
+            self._file_lock.release()
+            self._file_lock = None
+        self._thread_lock.release()
+
+
 class TgtDriver(base.ConnectorDriver):
     """One tgtd target per volume, LUN 1 backed by a sparse file."""
 
@@ -166,10 +203,41 @@ class TgtDriver(base.ConnectorDriver):
     def __init__(self, conf, backend):
         super().__init__(conf, backend)
         # tgtd allocates nothing itself: choosing a free tid and the sequences of commands
-        # that build or take down a target must not interleave.
-        self._lock = threading.RLock()
-        # Volume ids this process exported, to notice a tgtd that lost them.
-        self._exported = set()
+        # that build or take down a target must not interleave, between the threads of
+        # this process nor with the other managers of a cluster using the same tgtd.
+        self._lock = TgtdLock(lambda: os.path.join(
+            self.options.tgt_volumes_dir, 'tgtd-%d.lock' % self.options.tgt_control_port))
+
+    # --- the exports made through this tgtd -----------------------------------------------
+    #
+    # To notice a tgtd that lost its targets (it restarted: it keeps them in memory only),
+    # the driver records the volumes it exports, one empty file each under
+    # <tgt_volumes_dir>/exported-<tgt_control_port>/, written and removed under the tgtd
+    # lock. Files, not a set in this process: the managers of a cluster on one host share
+    # tgtd and this directory, and an export one member made and another removed (a detach
+    # served by the other) is not lost; a set per process took it for lost, and reconciled
+    # on every check.
+
+    def _records_dir(self):
+        return os.path.join(self.options.tgt_volumes_dir,
+                            'exported-%d' % self.options.tgt_control_port)
+
+    def _record_export(self, volume_id):
+        os.makedirs(self._records_dir(), exist_ok=True)
+        with open(os.path.join(self._records_dir(), volume_id), 'a'):
+            pass
+
+    def _forget_export(self, volume_id):
+        try:
+            os.unlink(os.path.join(self._records_dir(), volume_id))
+        except FileNotFoundError:
+            pass
+
+    def _recorded_exports(self):
+        try:
+            return set(os.listdir(self._records_dir()))
+        except FileNotFoundError:
+            return set()
 
     # --- tgtadm ---------------------------------------------------------------------------
 
@@ -328,6 +396,8 @@ class TgtDriver(base.ConnectorDriver):
             update['provider_auth'] = self._new_chap()
             chap = parse_provider_auth(update['provider_auth'])
         with self._lock:
+            # Recorded first: a re-creation that fails is retried at the next check.
+            self._record_export(volume.id)
             self._ensure_daemon()
             targets = self._targets()
             target = targets.get(iqn)
@@ -345,7 +415,6 @@ class TgtDriver(base.ConnectorDriver):
                 self._ensure_account(*chap)
                 self._tgtadm('--op', 'bind', '--mode', 'account', '--tid', tid,
                              '--user', chap[0])
-            self._exported.add(volume.id)
         update['provider_location'] = '%s,%d %s %d' % (self.portal, tid, iqn, LUN)
         return update
 
@@ -440,7 +509,7 @@ class TgtDriver(base.ConnectorDriver):
 
     def remove_export(self, volume):
         with self._lock:
-            self._exported.discard(volume.id)
+            self._forget_export(volume.id)
             if not self._daemon_running():
                 return
             target = self._target(volume)
@@ -477,10 +546,17 @@ class TgtDriver(base.ConnectorDriver):
                           if iqn.startswith(prefix))
 
     def exports_lost(self):
-        """True when tgtd lost targets this process exported (it restarted): the manager
-        then re-creates the exports from the database. Starts tgtd if it is down."""
+        """True when tgtd lost recorded targets (it restarted): the manager then re-creates
+        the exports from the database. Starts tgtd if it is down.
+
+        The lost ones are forgotten: the re-creation records again those the database
+        still wants, and one no attachment owns any more is not reported at every check.
+        """
         with self._lock:
-            if not self._exported:
+            recorded = self._recorded_exports()
+            if not recorded:
                 return False
-            present = set(self.list_exports())
-            return bool(self._exported - present)
+            lost = recorded - set(self.list_exports())
+            for volume_id in lost:
+                self._forget_export(volume_id)
+            return bool(lost)

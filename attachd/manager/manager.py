@@ -8,19 +8,23 @@ maintenance, run by ``attachd.manager.service`` and never reachable over RPC.
 
 Work on one volume is serialized by a lock per volume: the export of a volume and the access
 list of its target are shared by all its attachments, and a connect racing a disconnect of
-the same volume must not see half of the other.
+the same volume must not see half of the other. Every method that reaches the driver for a
+volume holds it (create, delete, re-image, attachment update and delete, the legacy
+initialize_connection, and each volume of the start-up reconciliation). In a cluster
+(``[DEFAULT] cluster``) it is the cluster's lock (``attachd.coordination``), so that two
+members never interleave on one volume either.
 """
 
 import collections
 import contextlib
 import datetime
 
-from oslo_concurrency import lockutils
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 from oslo_utils import timeutils
 
+from attachd import coordination
 from attachd import exception
 from attachd import notifications
 from attachd.conf import CONF
@@ -61,15 +65,34 @@ class Manager:
     RPC_API_VERSION = rpcapi.RPC_API_VERSION
     target = messaging.Target(version=RPC_API_VERSION)
 
-    def __init__(self, host, backend, driver, notifier=None):
+    def __init__(self, host, backend, driver, notifier=None, cluster_name=None,
+                 coordinator=None):
         self.host = host
         self.backend = backend
         self.server = '%s@%s' % (host, backend)
         self.driver = driver
         self.notifier = notifier
+        #: ``<cluster>@<backend>`` when this manager is a member of a cluster.
+        self.cluster_name = cluster_name
+        self.coordinator = coordinator
 
     def _volume_lock(self, volume_id):
-        return lockutils.lock('attachd-volume-%s' % volume_id)
+        return coordination.volume_lock(self.coordinator, volume_id)
+
+    def _host_lock(self, host):
+        """The lock of an attaching host (fencing): the cluster's in a cluster, so that a
+        fence served by one member and a grant by another do not interleave."""
+        return coordination.host_lock(self.coordinator, host)
+
+    def _connected(self, context, volume_id=None):
+        """Live connected attachments of this backend's volumes (and of the cluster's for
+        a member of one); given ``volume_id``, that volume's, whichever manager placed it
+        (an export another one serves is never taken for a leftover)."""
+        if volume_id is not None:
+            return attachment_obj.VolumeAttachmentList.get_connected_by_backend(
+                context, None, volume_id=volume_id)
+        return attachment_obj.VolumeAttachmentList.get_connected_by_backend(
+            context, self.server, cluster_name=self.cluster_name)
 
     @contextlib.contextmanager
     def _unfenced_host(self, context, connector):
@@ -87,7 +110,7 @@ class Manager:
         if not host:
             yield
             return
-        with lockutils.lock('attachd-host-%s' % host):
+        with self._host_lock(host):
             fence_obj.Fence.check_not_fenced(context, host)
             yield
 
@@ -289,6 +312,11 @@ class Manager:
                     # The row goes anyway (Cinder bug 1935057); the reconciler on the next
                     # start removes exports no live attachment owns.
                     LOG.exception('Removing the export of volume %s failed', volume.id)
+            if self.cluster_name:
+                # Before the lock goes: the API deletes the row only after this returns,
+                # and meanwhile another member's reconciliation, or its next operation on
+                # the volume, would take the revoked connection for a live one.
+                attachment.connection_revoked()
             return shared
 
     # --- the pre-3.27 API -----------------------------------------------------------------
@@ -333,9 +361,9 @@ class Manager:
             fenced, and a repeated fence takes up the rest.
         """
         fenced = []
-        with lockutils.lock('attachd-host-%s' % host):
+        with self._host_lock(host):
             on_host = attachment_obj.VolumeAttachmentList.get_all_on_host(
-                context, self.server, host)
+                context, self.server, host, cluster_name=self.cluster_name)
             for volume_id in sorted({a.volume_id for a in on_host}):
                 volume = volume_obj.Volume.get_by_id(context, volume_id, project_only=False)
                 with self._volume_lock(volume_id):
@@ -378,16 +406,29 @@ class Manager:
         tgtd keeps nothing across a restart); every export that no such attachment owns
         (left by a manager that died during an update, or a failed removal) is removed.
 
+        In a cluster, "this backend" is the cluster's: the members of one host share its
+        exports (tgtd), and a volume placed by one member is served by all. Another member
+        may be connecting a volume while this one reconciles, so an export is removed only
+        if, read again under the volume's (cluster) lock, no connected attachment owns it:
+        a member that exports a volume records the attachment before it releases that
+        lock, so an export being made is never taken for a leftover.
+
         :returns: ``(ensured, removed)`` volume id lists.
         """
         connectors = collections.defaultdict(list)
-        for attachment in attachment_obj.VolumeAttachmentList.get_connected_by_backend(
-                context, self.server):
+        for attachment in self._connected(context):
             connectors[attachment.volume_id].append(attachment.connector)
         ensured = []
         for volume_id, volume_connectors in connectors.items():
             volume = volume_obj.Volume.get_by_id(context, volume_id, project_only=False)
             with self._volume_lock(volume_id):
+                if self.cluster_name:
+                    # Read again under the lock: another member may have disconnected a
+                    # host since, and its access must not come back.
+                    volume_connectors = [a.connector for a in self._connected(context,
+                                                                              volume_id)]
+                    if not volume_connectors:
+                        continue
                 try:
                     self.driver.ensure_export(volume, volume_connectors)
                     ensured.append(volume_id)
@@ -402,6 +443,8 @@ class Manager:
             except exception.VolumeNotFound:
                 volume = volume_obj.Volume(context, id=volume_id)
             with self._volume_lock(volume_id):
+                if self.cluster_name and self._connected(context, volume_id):
+                    continue
                 try:
                     self.driver.remove_export(volume)
                     removed.append(volume_id)
@@ -432,9 +475,15 @@ class Manager:
         work = {fields.VolumeStatus.CREATING: self.create_volume,
                 fields.VolumeStatus.DELETING: self.delete_volume,
                 fields.VolumeStatus.DOWNLOADING: self.reimage_volume}
-        volumes = volume_obj.VolumeList.get_all(
-            context, filters={'host': self.server, 'status': list(work)},
-            project_only=False, with_details=False)
+        # In a cluster, any member finishes the work of a member that died; its own
+        # volumes placed before it joined keep their host.
+        scopes = [{'host': self.server}]
+        if self.cluster_name:
+            scopes.append({'cluster_name': self.cluster_name})
+        volumes = {volume.id: volume for scope in scopes
+                   for volume in volume_obj.VolumeList.get_all(
+                       context, filters=dict(scope, status=list(work)),
+                       project_only=False, with_details=False)}.values()
         recovered = []
         for volume in volumes:
             changed = volume.updated_at or volume.created_at
@@ -467,7 +516,7 @@ class Manager:
             tzinfo=None)
         reclaimed = []
         for attachment in attachment_obj.VolumeAttachmentList.get_reclaimable(
-                context, older_than, host=self.server):
+                context, older_than, host=self.server, cluster_name=self.cluster_name):
             volume = volume_obj.Volume.get_by_id(context, attachment.volume_id,
                                                  project_only=False)
             if not attachment.reclaim(older_than):

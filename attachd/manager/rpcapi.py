@@ -1,8 +1,10 @@
 """Client side of the manager RPC API: what the API process asks of managers.
 
 Managers listen on topic ``attachd-manager``, one server per backend, named
-``<host>@<backend>`` (the volume's ``host``). The transport, over a broker or in-process
-(the embedded ``attachd-all``), is ``attachd.common.rpc``'s.
+``<host>@<backend>`` (the volume's ``host``); the members of a cluster also listen, all of
+them, on the server ``<cluster>@<backend>`` (the volume's ``cluster_name``), and a volume of
+a cluster is addressed there (``Volume.service_topic_queue``). The transport, over a broker
+or in-process (the embedded ``attachd-all``), is ``attachd.common.rpc``'s.
 
 API versions:
 
@@ -129,12 +131,13 @@ class ManagerAPI:
         # once. Each attempt on a silent partition costs two heartbeat_timeout_threshold
         # (publish, then reconnect), and one retry more than doubled it (17 s with a
         # 4 s threshold); the pool's heartbeat threads reconnect in the background.
-        return self.client.prepare(server=volume.host, version=version,
+        return self.client.prepare(server=volume.service_topic_queue, version=version,
                                    timeout=CONF.rpc_response_timeout_api, retry=0)
 
     def _check_alive(self, context, volume):
         """Raise ManagerUnavailable unless the volume's manager heartbeats (or, in the
         embedded mode, is registered in this process: :func:`attachd.common.rpc.is_up`).
+        A volume of a cluster needs one member of the cluster that heartbeats.
 
         A service row found up is reused for ``ALIVE_CACHE_SECONDS``: reading it cost one
         query per update and delete, for a heartbeat that changes every
@@ -142,25 +145,36 @@ class ManagerAPI:
         row that looks down is always read again, so a cached row never hides a manager that
         stopped for longer than ``service_down_time`` plus that second.
         """
+        queue = volume.service_topic_queue
         if isinstance(self.client, rpc.LocalClient):
-            if not rpc.is_local_manager(volume.host):
-                raise exception.ManagerUnavailable(backend=volume.host)
+            if not rpc.is_local_manager(queue):
+                raise exception.ManagerUnavailable(backend=queue)
             return
         now = time.monotonic()
-        cached = self._alive.get(volume.host)
+        cached = self._alive.get(queue)
         if cached is not None and now - cached[0] < ALIVE_CACHE_SECONDS and cached[1].is_up:
             return
+        service = self._live_service(context, volume)
+        if service is None:
+            self._alive.pop(queue, None)
+            raise exception.ManagerUnavailable(backend=queue)
+        self._alive[queue] = (now, service)
+
+    @staticmethod
+    def _live_service(context, volume):
+        """The service row of a live manager of the volume: of any member of its cluster,
+        else of its host's manager; None when there is none."""
+        if volume.cluster_name:
+            members = service_obj.ServiceList.get_all(context.elevated(), binary=BINARY,
+                                                      cluster_name=volume.cluster_name)
+            return next((member for member in members if member.is_up), None)
         host, _sep, backend = volume.host.partition('@')
         try:
             service = service_obj.Service.get_by_args(context.elevated(), host, BINARY,
                                                       backend)
         except exception.ServiceNotFound:
-            self._alive.pop(volume.host, None)
-            raise exception.ManagerUnavailable(backend=volume.host)
-        if not service.is_up:
-            self._alive.pop(volume.host, None)
-            raise exception.ManagerUnavailable(backend=volume.host)
-        self._alive[volume.host] = (now, service)
+            return None
+        return service if service.is_up else None
 
     def _manager_slots(self, server):
         with self._slots_lock:
@@ -181,12 +195,14 @@ class ManagerAPI:
         volume = kwargs['volume']
         cctxt = self._prepare(context, volume, version=version)
         if isinstance(self.client, rpc.LocalClient):
-            return self._send_call(cctxt, context, method, volume.host, kwargs)
-        slots = self._manager_slots(volume.host)
+            return self._send_call(cctxt, context, method, volume.service_topic_queue,
+                                   kwargs)
+        queue = volume.service_topic_queue
+        slots = self._manager_slots(queue)
         if not slots.acquire(blocking=False):
             LOG.warning('%d calls already wait for the manager of %s; refusing %s',
-                        CONF.api.manager_calls_per_backend, volume.host, method)
-            raise exception.ManagerBusy(backend=volume.host)
+                        CONF.api.manager_calls_per_backend, queue, method)
+            raise exception.ManagerBusy(backend=queue)
         try:
             return self._send_call(cctxt, context, method, volume.host, kwargs)
         finally:

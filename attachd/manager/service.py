@@ -5,7 +5,9 @@ once its backend matches the database:
 
 0. refuse to start while another manager serves the same ``<host>@<backend>``
    (:meth:`ManagerService.check_single`): two would share its queue, and the start-up
-   reconciliation of one would remove the exports the other is making;
+   reconciliation of one would remove the exports the other is making. With
+   ``[DEFAULT] cluster`` set, managers of several hosts serve the backend together (see
+   ``attachd.manager.cluster``); the check still holds per host;
 1. load the connector driver (stevedore, ``attachd.connector_drivers``) and ``do_setup()``;
 2. reconcile the exports (``Manager.reconcile_exports``): re-create those of attached
    volumes, remove those no live attachment owns; then finish the volumes left
@@ -48,6 +50,7 @@ from attachd.common import rpc
 from attachd.conf import backend as backend_conf
 from attachd.conf import CONF
 from attachd.conf import messaging as messaging_conf
+from attachd.manager import cluster
 from attachd.manager import manager as manager_mod
 from attachd.manager import rpcapi
 from attachd.objects import idempotency_key as idempotency_key_obj
@@ -108,6 +111,7 @@ class ManagerService:
         self.service_row = None
         self.rpc_server = None
         self._loops = []
+        self.cluster = cluster.Membership.for_backend(backend, self.server_name)
         self._last_reclaim = 0.0
         self.context = a_context.get_admin_context()
 
@@ -121,8 +125,10 @@ class ManagerService:
         self.check_single()
         driver = self._driver or load_driver(self.backend)
         driver.do_setup()
+        self.cluster.join()
         self.manager = manager_mod.Manager(self.host, self.backend, driver,
-                                           notifications.get_notifier(self.host))
+                                           notifications.get_notifier(self.host),
+                                           **self.cluster.manager_kwargs())
         self.manager.reconcile_exports(self.context)
         self.manager.recover(self.context)
         self._register(driver)
@@ -175,6 +181,7 @@ class ManagerService:
             'capabilities': dict(driver.capabilities()),
             'rpc_version': rpcapi.RPC_API_VERSION,
             'disabled': False,
+            'cluster_name': self.cluster.name,
         }
         try:
             service = service_obj.Service.get_by_args(self.context, self.host, rpcapi.BINARY,
@@ -194,6 +201,7 @@ class ManagerService:
         transport = rpc.get_transport()
         if transport is None:
             rpc.register_local_manager(self.server_name, self.manager)
+            self.cluster.serve_local(self.manager)
             return
         messaging_conf.set_executor_threads(CONF, CONF.manager.executor_threads)
         target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
@@ -203,6 +211,7 @@ class ManagerService:
             serializer=rpc.RequestContextSerializer(),
             access_policy=dispatcher.ExplicitRPCAccessPolicy)
         self.rpc_server.start()
+        self.cluster.serve(transport, self.manager)
 
     def _start_loop(self, function, interval):
         """Call ``function`` every ``interval`` seconds, the first time after one interval.
@@ -262,6 +271,7 @@ class ManagerService:
         started next for the backend need not wait to see whether it is alive)."""
         for loop in self._loops:
             loop.stop()
+        self.cluster.stop_serving()
         if self.rpc_server is not None:
             self.rpc_server.stop()
             self.rpc_server.wait()
@@ -277,6 +287,7 @@ class ManagerService:
             except Exception:
                 # The database is gone: the row goes stale on its own.
                 LOG.exception('Marking manager %s down failed', self.server_name)
+        self.cluster.leave()
         LOG.info('Manager %s stopped', self.server_name)
 
 

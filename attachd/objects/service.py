@@ -3,6 +3,7 @@
 import datetime
 
 from oslo_serialization import jsonutils
+from oslo_utils import versionutils
 
 from attachd.conf import CONF
 from attachd.db import api as db_api
@@ -13,7 +14,8 @@ from attachd.objects import fields
 @base.AttachdObjectRegistry.register
 class Service(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: cluster_name
+    VERSION = '1.1'
 
     fields = {
         'id': fields.IntegerField(),
@@ -21,6 +23,7 @@ class Service(base.AttachdPersistentObject, base.AttachdObject):
         'host': fields.StringField(),
         'binary': fields.StringField(),
         'backend': fields.StringField(nullable=True),
+        'cluster_name': fields.StringField(nullable=True),
         'topic': fields.StringField(nullable=True),
         'report_count': fields.IntegerField(default=0),
         'disabled': fields.BooleanField(default=False),
@@ -36,6 +39,11 @@ class Service(base.AttachdPersistentObject, base.AttachdObject):
         obj.capabilities = jsonutils.loads(db_obj.capabilities) if db_obj.capabilities else {}
         obj.obj_reset_changes()
         return obj
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            primitive.pop('cluster_name', None)
 
     @classmethod
     def get_by_args(cls, context, host, binary, backend=None):
@@ -90,6 +98,7 @@ class ServiceList(base.ObjectListBase, base.AttachdObject):
     }
 
     @classmethod
-    def get_all(cls, context, binary=None, backend=None):
+    def get_all(cls, context, binary=None, backend=None, cluster_name=None):
         return base.obj_make_list(context, cls(context), Service,
-                                  db_api.service_get_all(context, binary, backend))
+                                  db_api.service_get_all(context, binary, backend,
+                                                         cluster_name))

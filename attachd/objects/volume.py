@@ -2,6 +2,8 @@
 
 import datetime
 
+from oslo_utils import versionutils
+
 from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import models
@@ -24,7 +26,8 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
     # Version 1.0: Initial version
     # Version 1.1: the attach status vocabulary gained 'fenced' (an attachment's only: a
     #              volume's attach_status never takes it)
-    VERSION = '1.1'
+    # Version 1.2: cluster_name
+    VERSION = '1.2'
 
     fields = {
         'id': fields.UUIDField(),
@@ -42,6 +45,7 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
         'bootable': fields.BooleanField(default=False),
         'volume_type_id': fields.UUIDField(nullable=True),
         'host': fields.StringField(nullable=True),
+        'cluster_name': fields.StringField(nullable=True),
         'provider_location': fields.StringField(nullable=True),
         'provider_auth': fields.StringField(nullable=True),
         'shared_targets': fields.BooleanField(nullable=True, default=True),
@@ -57,10 +61,25 @@ class Volume(base.AttachdPersistentObject, base.AttachdObject):
 
     # provider_auth holds backend credentials (CHAP secrets): never in logs or reprs.
     obj_secret_fields = ('provider_auth',)
-    obj_extra_fields = ['backend']
+    obj_extra_fields = ['backend', 'service_topic_queue']
 
     def obj_what_changed(self):
         return super().obj_what_changed() - set(_LAZY)
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+            primitive.pop('cluster_name', None)
+
+    @property
+    def service_topic_queue(self):
+        """The RPC server a request for this volume goes to: its cluster's
+        (``<cluster>@<backend>``, which every live member consumes) or, for a volume of an
+        unclustered manager, its host's (``<host>@<backend>``). A volume built without
+        the field (a 1.0 object of an older sender) is its host's."""
+        if self.obj_attr_is_set('cluster_name') and self.cluster_name:
+            return self.cluster_name
+        return self.host
 
     @property
     def backend(self):

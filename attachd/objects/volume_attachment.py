@@ -145,6 +145,11 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
                                           check=check_connectable)
         self._from_db_object(self._context, self, row)
 
+    def connection_revoked(self):
+        """Forget the connector of the connection the backend just revoked (a manager of a
+        cluster, under the volume's lock); the status stays until the API's delete."""
+        db_api.attachment_connection_revoked(self._context, self.id)
+
     def disconnected(self):
         """Forget the connection; the attachment is a plain reservation again, unless it
         is attached (a server keeps its volume across a legacy terminate_connection)."""
@@ -292,21 +297,22 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
                                   db_api.attachment_get_all_by_volume(context, volume_id))
 
     @classmethod
-    def get_reclaimable(cls, context, older_than, host=None):
+    def get_reclaimable(cls, context, older_than, host=None, cluster_name=None):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
                                   db_api.attachment_get_reclaimable(context, older_than,
-                                                                    host))
+                                                                    host, cluster_name))
 
     @classmethod
-    def get_all_on_host(cls, context, backend, host):
+    def get_all_on_host(cls, context, backend, host, cluster_name=None):
         """The live attachments on ``host`` (their ``attached_host``) not fenced yet, of
-        the volumes of ``backend``."""
+        the volumes of ``backend`` (and of the cluster ``cluster_name``'s)."""
         return base.obj_make_list(
             context, cls(context), VolumeAttachment,
-            fences_db.attachment_get_all_on_host(context, backend, host))
+            fences_db.attachment_get_all_on_host(context, backend, host, cluster_name))
 
     @classmethod
-    def get_connected_by_backend(cls, context, host):
+    def get_connected_by_backend(cls, context, host, cluster_name=None, volume_id=None):
         return base.obj_make_list(
             context, cls(context), VolumeAttachment,
-            db_api.attachment_get_connected_by_backend(context, host))
+            db_api.attachment_get_connected_by_backend(context, host, cluster_name,
+                                                       volume_id))

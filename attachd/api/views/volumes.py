@@ -98,7 +98,7 @@ def _detail(req, volume, extended):
         view['service_uuid'] = volume.service_uuid
         view['shared_targets'] = _shared_targets(req, volume)
     if microversion.is_supported(req, microversion.CLUSTER_NAME) and ctx.is_admin:
-        view['cluster_name'] = None
+        view['cluster_name'] = volume.cluster_name
     if microversion.is_supported(req, microversion.VOLUME_TYPE_ID):
         view['volume_type_id'] = volume.volume_type_id
     if microversion.is_supported(req, microversion.ENCRYPTION_KEY_ID):

@@ -227,6 +227,22 @@ class TgtDriverTest(TgtTestCase):
         self.assertLogsIn(info, HOST_A['initiator'])
         self.assertRefused(info, STRANGER)
 
+    def test_an_export_another_process_removed_is_not_lost(self):
+        # Two managers of a cluster on one host share tgtd: a detach served by the other
+        # one removes the export this one made, and tgtd lost nothing.
+        volume = self.create()
+        driver = self.svc.manager.driver
+        other = tgt.TgtDriver(self.conf, 'tgt')
+        driver.create_export(volume, HOST_A)
+        self.assertFalse(driver.exports_lost())
+        other.remove_export(volume)
+        self.assertFalse(driver.exports_lost())
+        other.create_export(volume, HOST_A)
+        self.kill_tgtd()
+        self.assertTrue(driver.exports_lost())
+        # Reported once: the re-creation records again what the database still wants.
+        self.assertFalse(driver.exports_lost())
+
     def test_restart_removes_half_made_exports(self):
         # A manager that died between exporting and recording the connection left a
         # target and an ACL nobody owns.

@@ -86,6 +86,15 @@ class VersionCapTest(base.TestCase):
         api.delete_volume(self.ctx, self.volume)
         self.assertEqual('1.0', self.sent_version())
 
+    def test_a_clustered_volume_goes_to_its_clusters_queue(self):
+        api = self.client()
+        self.volume.cluster_name = 'cluster1@fake'
+        api.delete_volume(self.ctx, self.volume)
+        self.assertEqual('cluster1@fake', self.prepare.call_args.kwargs['server'])
+        self.volume.cluster_name = None
+        api.delete_volume(self.ctx, self.volume)
+        self.assertEqual('node1@fake', self.prepare.call_args.kwargs['server'])
+
     def test_a_volume_without_a_backend_is_not_sent(self):
         api = self.client()
         self.volume.host = None
