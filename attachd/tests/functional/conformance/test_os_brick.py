@@ -56,6 +56,14 @@ class OsBrickTestCase(base.ConformanceTestCase):
 
 class FileVolumeTest(OsBrickTestCase):
 
+    def attach(self, storage, volume, properties):
+        """An attachment of ``volume`` for a new server, connected with ``properties`` and
+        completed, as Nova makes it (through openstacksdk)."""
+        attachment = storage.create_attachment(volume.id, connector=properties,
+                                               instance=str(uuid.uuid4()))
+        storage.complete_attachment(attachment.id)
+        return attachment
+
     def test_connector_properties_are_the_attachment_s_connector(self):
         properties = self.connector_properties()
         self.assertEqual((self.host, '127.0.0.1', False),
@@ -79,13 +87,7 @@ class FileVolumeTest(OsBrickTestCase):
         volume = self.available_volume(storage)
         properties = self.connector_properties()
 
-        def attach():
-            attachment = storage.create_attachment(volume.id, connector=properties,
-                                                   instance=str(uuid.uuid4()))
-            storage.complete_attachment(attachment.id)
-            return attachment
-
-        attachment = attach()
+        attachment = self.attach(storage, volume, properties)
         info = attachment.connection_info
         brick = brick_connector.InitiatorConnector.factory(info['driver_volume_type'],
                                                            ROOT_HELPER)
@@ -102,7 +104,7 @@ class FileVolumeTest(OsBrickTestCase):
         self.assertDbState(volume.id, 'available')
 
         # The data is the volume's: a new attachment reads it back.
-        attachment = attach()
+        attachment = self.attach(storage, volume, properties)
         device = brick.connect_volume(attachment.connection_info)
         with open(device['path'], 'rb') as disk:
             disk.seek(4096)
@@ -163,13 +165,7 @@ class RbdVolumeTest(OsBrickTestCase):
         volume = self.available_volume(storage)
         properties = self.connector_properties()
 
-        def attach():
-            attachment = storage.create_attachment(volume.id, connector=properties,
-                                                   instance=str(uuid.uuid4()))
-            storage.complete_attachment(attachment.id)
-            return attachment
-
-        attachment = attach()
+        attachment = self.attach(storage, volume, properties)
         info = attachment.connection_info
         self.assertEqual('rbd', info['driver_volume_type'])
         self.assertEqual('rbd/volume-%s' % volume.id, info['name'])
@@ -189,7 +185,7 @@ class RbdVolumeTest(OsBrickTestCase):
         self.assertNotIn(entity, self.server.ceph.ceph('auth', 'ls'))
 
         # The data is the volume's: a new attachment (a new identity) reads it back.
-        attachment = attach()
+        attachment = self.attach(storage, volume, properties)
         self.assertNotEqual(info['keyring'], attachment.connection_info['keyring'])
         device = brick.connect_volume(attachment.connection_info)
         device['path'].seek(4096)

@@ -38,6 +38,7 @@ PATTERN = b'attachd-rbd\n' * 341
 class CephTestCase(mbase.ManagerTestMixin, base.DbTestCase):
     """A manager on an ``rbd`` backend over the class's cluster."""
 
+    backend = 'rbd'
     cluster = None
     #: Extra options of the backend group.
     backend_options = {}
@@ -72,26 +73,6 @@ class CephTestCase(mbase.ManagerTestMixin, base.DbTestCase):
     @property
     def driver(self):
         return self.svc.manager.driver
-
-    def create(self, multiattach=False):
-        volume = self.volume(backend='rbd', status=mbase.VolumeStatus.CREATING,
-                             multiattach=multiattach)
-        self.api().create_volume(self.ctx, volume)
-        return mbase.wait_for(lambda: (self.reload(volume).status == 'available' and
-                                       self.reload(volume)))
-
-    def attach(self, volume, connector, instance=mbase.INSTANCE_A):
-        attachment = self.reserve(volume, instance)
-        info = self.api().attachment_update(self.ctx, volume, attachment,
-                                            connector).connection_info
-        attachment.complete()
-        return attachment, info
-
-    def detach(self, volume, attachment):
-        attachment = self.attachment(attachment.id)
-        shared = self.api().attachment_delete(self.ctx, volume, attachment)
-        attachment.destroy()
-        return shared
 
     def images(self):
         cluster = self.cluster.admin_rados()

@@ -54,6 +54,8 @@ def qemu_io(info, initiator, *commands, password=None):
 
 class TgtTestCase(mbase.ManagerTestMixin, base.DbTestCase):
 
+    backend = 'tgt'
+
     def setUp(self):
         super().setUp()
         base.need_service(self, 'tgtd, tgtadm and qemu-io (root, Debian packages tgt, '
@@ -90,26 +92,6 @@ class TgtTestCase(mbase.ManagerTestMixin, base.DbTestCase):
         mbase.wait_for(lambda: subprocess.run(
             ['tgtadm', '--control-port', str(self.control_port), '--op', 'show',
              '--mode', 'system'], capture_output=True).returncode != 0)
-
-    def create(self, multiattach=False):
-        volume = self.volume(backend='tgt', status=mbase.VolumeStatus.CREATING,
-                             multiattach=multiattach)
-        self.api().create_volume(self.ctx, volume)
-        return mbase.wait_for(lambda: (self.reload(volume).status == 'available' and
-                                       self.reload(volume)))
-
-    def attach(self, volume, connector, instance=mbase.INSTANCE_A):
-        attachment = self.reserve(volume, instance)
-        info = self.api().attachment_update(self.ctx, volume, attachment,
-                                            connector).connection_info
-        attachment.complete()
-        return attachment, info
-
-    def detach(self, volume, attachment):
-        attachment = self.attachment(attachment.id)
-        shared = self.api().attachment_delete(self.ctx, volume, attachment)
-        attachment.destroy()
-        return shared
 
     def assertLogsIn(self, info, initiator, password=None):
         code, output = qemu_io(info, initiator, 'read 0 512', password=password)

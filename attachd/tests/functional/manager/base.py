@@ -31,6 +31,8 @@ class ManagerTestMixin:
 
     #: The node name of the managers the test starts.
     host = HOST
+    #: The backend :meth:`create` makes volumes on.
+    backend = 'fake'
 
     def setUp(self):
         super().setUp()
@@ -77,6 +79,31 @@ class ManagerTestMixin:
 
     def attachment(self, attachment_id):
         return attachment_obj.VolumeAttachment.get_by_id(self.ctx, attachment_id)
+
+    def create(self, multiattach=False):
+        """A volume made by the manager of ``self.backend`` (the test case's), once
+        available."""
+        volume = self.volume(backend=self.backend, status=VolumeStatus.CREATING,
+                             multiattach=multiattach)
+        self.api().create_volume(self.ctx, volume)
+        return wait_for(lambda: (self.reload(volume).status == 'available' and
+                                 self.reload(volume)))
+
+    def attach(self, volume, connector, instance=INSTANCE_A):
+        """Nova's attach through the manager: reserve, connect, complete; returns the
+        attachment and its connection_info."""
+        attachment = self.reserve(volume, instance)
+        info = self.api().attachment_update(self.ctx, volume, attachment,
+                                            connector).connection_info
+        attachment.complete()
+        return attachment, info
+
+    def detach(self, volume, attachment):
+        """The manager's detach, then the row's delete; returns the manager's "shared"."""
+        attachment = self.attachment(attachment.id)
+        shared = self.api().attachment_delete(self.ctx, volume, attachment)
+        attachment.destroy()
+        return shared
 
     def notifications(self, event_type=None):
         """The messages sent so far (dicts with event_type, payload, publisher_id)."""
