@@ -53,9 +53,6 @@ class OsBrickTestCase(base.ConformanceTestCase):
     def available_volume(self, storage):
         return self.wait_volume(storage, storage.create_volume(size=1).id, 'available')
 
-
-class FileVolumeTest(OsBrickTestCase):
-
     def attach(self, storage, volume, properties):
         """An attachment of ``volume`` for a new server, connected with ``properties`` and
         completed, as Nova makes it (through openstacksdk)."""
@@ -63,6 +60,9 @@ class FileVolumeTest(OsBrickTestCase):
                                                instance=str(uuid.uuid4()))
         storage.complete_attachment(attachment.id)
         return attachment
+
+
+class FileVolumeTest(OsBrickTestCase):
 
     def test_connector_properties_are_the_attachment_s_connector(self):
         properties = self.connector_properties()
