@@ -22,8 +22,9 @@ DEFAULT_MAX_POOL_SIZE = 0
 def register_opts(conf):
     # The default goes on the option objects, not on ``conf``: a configuration reset (as
     # test fixtures do) would forget a ``conf``-level default.
-    cfg.set_defaults(db_options.database_opts, connection=DEFAULT_CONNECTION)
-    db_options.set_defaults(conf, max_pool_size=DEFAULT_MAX_POOL_SIZE)
+    cfg.set_defaults(db_options.database_opts, connection=DEFAULT_CONNECTION,
+                     max_pool_size=DEFAULT_MAX_POOL_SIZE)
+    db_options.set_defaults(conf)
 
 
 def list_opts():

@@ -9,11 +9,13 @@ same transaction that changed an attachment (:func:`_recompute_volume_status`), 
 never drift from them.
 """
 
+import contextlib
 import os
 import threading
 import weakref
 
 from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_db.sqlalchemy import utils as sqlalchemyutils
 from oslo_log import log as logging
@@ -230,9 +232,50 @@ def _writer_connection(context):
     return main_context_manager.writer.connection.using(context)
 
 
+# Engines whose single-statement reads run without a transaction (_reader_connection).
+_AUTOCOMMIT_READERS = weakref.WeakKeyDictionary()
+
+
+def _autocommit_reader(engine):
+    """``engine`` in autocommit mode when its driver makes that free, else None.
+
+    psycopg2 opens every transaction with a ``BEGIN`` round trip of its own and ends it
+    with a ``ROLLBACK`` one, around a read that is a single statement: in autocommit mode
+    (a client-side flag for psycopg2) the statement goes alone, and it sees one snapshot
+    all the same. Measured in attachd-bench (16 clients): 7 of the attach cycle's 11
+    transactions are such reads, 14 of its 58 PostgreSQL round trips. MySQL's drivers send
+    ``SET autocommit`` to switch, which would cost more than it saves; SQLite keeps its
+    ``BEGIN IMMEDIATE``.
+    """
+    if engine.dialect.driver != 'psycopg2':
+        return None
+    reader = _AUTOCOMMIT_READERS.get(engine)
+    if reader is None:
+        # Shares the engine's pool and listeners (oslo.db's error translation included);
+        # the pool restores the connection's isolation level when it is checked in.
+        reader = _AUTOCOMMIT_READERS[engine] = engine.execution_options(
+            isolation_level='AUTOCOMMIT')
+    return reader
+
+
+@contextlib.contextmanager
 def _reader_connection(context):
+    """A connection for ONE read statement: inside a caller's transaction, that
+    transaction's; otherwise an autocommit connection where the driver makes that cheaper
+    (:func:`_autocommit_reader`), else a read transaction of its own."""
     configure()
-    return main_context_manager.reader.connection.using(context)
+    try:
+        in_transaction = context.transaction_ctx is not None
+    except db_exc.NoEngineContextEstablished:
+        in_transaction = False
+    if not in_transaction:
+        reader = _autocommit_reader(main_context_manager.reader.get_engine())
+        if reader is not None:
+            with reader.connect() as conn:
+                yield conn
+            return
+    with main_context_manager.reader.connection.using(context) as conn:
+        yield conn
 
 
 def _now():

@@ -1,17 +1,24 @@
-"""The connection pool oslo.db builds from attachd's [database] defaults keeps the
-connections a process opened (attachd.conf.database.DEFAULT_MAX_POOL_SIZE).
+"""How attachd uses its database connections.
 
-With oslo.db's own default of 5, a process running more threads than that closed every
-further connection at check-in and opened a new one (a new PostgreSQL server process) for
-its next transaction: under the benchmark's 16 clients, 0.7 new sessions per attach cycle.
+- The pool oslo.db builds from attachd's [database] defaults keeps the connections a
+  process opened (attachd.conf.database.DEFAULT_MAX_POOL_SIZE). With oslo.db's own default
+  of 5, a process running more threads than that closed every further connection at
+  check-in and opened a new one (a new PostgreSQL server process) for its next
+  transaction: under the benchmark's 16 clients, 0.7 new sessions per attach cycle.
+- Single-statement reads on psycopg2 run in autocommit mode, without psycopg2's BEGIN and
+  ROLLBACK round trips (attachd.db.api._reader_connection), and leave the pooled connection
+  transactional for the next user.
 """
 
 import threading
 
 from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy as sa
 
+from attachd import context
 from attachd.conf import CONF
 from attachd.db import api as db_api
+from attachd.db import models
 from attachd.tests import base
 
 THREADS = 12
@@ -61,3 +68,48 @@ class PostgreSQLPoolTest(PoolKeepsConnectionsMixin, base.PostgreSQLMixin, base.D
 
 class MySQLPoolTest(PoolKeepsConnectionsMixin, base.MySQLMixin, base.DbTestCase):
     BACKEND_ID = 'SELECT CONNECTION_ID()'
+
+
+class ReadWithoutTransactionTest(base.PostgreSQLMixin, base.DbTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.ctx = context.get_admin_context()
+
+    @staticmethod
+    def _autocommit(conn):
+        return conn.connection.dbapi_connection.autocommit
+
+    def test_a_read_alone_runs_in_autocommit(self):
+        with db_api._reader_connection(self.ctx) as conn:
+            self.assertTrue(self._autocommit(conn))
+            self.assertFalse(conn.exec_driver_sql(
+                "SELECT now() <> statement_timestamp() OR now() IS NULL").scalar())
+
+    def test_the_connection_is_transactional_again_after_it(self):
+        # One connection in the pool: the writer gets the one the read used.
+        self.engine.pool.dispose()
+        with db_api._reader_connection(self.ctx) as conn:
+            reader_dbapi = conn.connection.dbapi_connection
+        volume_types = models.VolumeType.__table__
+
+        class Boom(Exception):
+            pass
+
+        try:
+            with db_api._writer_connection(self.ctx) as conn:
+                self.assertIs(reader_dbapi, conn.connection.dbapi_connection)
+                self.assertFalse(self._autocommit(conn))
+                conn.execute(volume_types.delete())
+                raise Boom()
+        except Boom:
+            pass
+        with self.engine.connect() as conn:
+            self.assertEqual(1, conn.execute(
+                sa.select(sa.func.count()).select_from(volume_types)).scalar())
+
+    def test_inside_a_transaction_it_joins_it(self):
+        with db_api._writer_connection(self.ctx) as writer:
+            with db_api._reader_connection(self.ctx) as conn:
+                self.assertIs(writer, conn)
+                self.assertFalse(self._autocommit(conn))
