@@ -9,7 +9,8 @@ transaction that recomputes the volume's status.
 Connects cannot slip past a fence: the statement that records a connection
 (``attachd.db.api._CONNECT``) carries ``NOT EXISTS (a fence of the connector's host)`` in
 its WHERE, and the manager checks for a fence under its host lock before it grants access
-at the backend (attachd.manager.manager.Manager.attachment_update).
+at the backend (attachd.manager.manager.Manager.attachment_update), in the statement that
+reads the volume's attachments (:func:`attachments_of_volume_and_fence`).
 """
 
 from oslo_db import exception as db_exc
@@ -27,6 +28,11 @@ _ATT = models.VolumeAttachment.__table__
 _VOL = models.Volume.__table__
 
 _FENCE_BY_HOST = sa.select(_FENCE).where(_FENCE.c.host == sa.bindparam('host'))
+# The volume's live attachments (attachment_get_all_by_volume), each row with the creation
+# time of the fence of :host (NULL: not fenced).
+_LIVE_BY_VOLUME_WITH_FENCE = db_api._LIVE_BY_VOLUME.add_columns(
+    sa.select(_FENCE.c.created_at).where(_FENCE.c.host == sa.bindparam('host'))
+    .scalar_subquery().label('fenced_at'))
 # What a fence acts on: the live attachments recorded on the host that it has not fenced
 # yet (connected ones, and an os-attach'ed or attached one whose connection was
 # terminated: it still holds its volume).
@@ -61,6 +67,25 @@ def fence_get(context, host):
     if row is None:
         raise exception.FenceNotFound(host=host)
     return row
+
+
+def attachments_of_volume_and_fence(context, volume_id, host):
+    """The live attachments of the volume, oldest first, and the fence of ``host`` (None:
+    not fenced), in one statement: what the manager reads before it grants ``host``
+    access to the volume.
+
+    :returns: ``(attachment rows, fence creation time or None)``.
+    """
+    with db_api._reader_connection(context) as conn:
+        rows = conn.execute(_LIVE_BY_VOLUME_WITH_FENCE,
+                            {'volume_id': volume_id, 'host': host}).all()
+    if not rows:
+        # No attachment to carry the fence's column (the one being granted was deleted).
+        try:
+            return rows, fence_get(context, host).created_at
+        except exception.FenceNotFound:
+            return rows, None
+    return rows, rows[0].fenced_at
 
 
 def fence_get_all(context):

@@ -95,24 +95,27 @@ class Manager:
             context, self.server, cluster_name=self.cluster_name)
 
     @contextlib.contextmanager
-    def _unfenced_host(self, context, connector):
-        """FENCING HOOK: hold the lock of the connector's host and make sure it is not
-        fenced, around a grant of access to it (taken before the volume's lock, as
-        :meth:`fence_host` takes them).
+    def _granting_to(self, connector):
+        """FENCING HOOK: hold the lock of the connector's host around a grant of access to
+        it (taken before the volume's lock, as :meth:`fence_host` takes them).
 
         Under this lock a grant either ends before a fence of the host reads the host's
         attachments (which then include it), or starts after the fence row exists and is
-        refused here, before the backend is touched.
-
-        :raises HostFenced: the host is fenced.
+        refused by the caller's check (:meth:`_check_not_fenced`, or the read of
+        ``VolumeAttachmentList.get_all_by_volume_unless_fenced``) before the backend is
+        touched.
         """
         host = connector.get('host')
         if not host:
             yield
             return
         with self._host_lock(host):
-            fence_obj.Fence.check_not_fenced(context, host)
             yield
+
+    @staticmethod
+    def _check_not_fenced(context, connector):
+        """:raises HostFenced: the connector's host is fenced."""
+        fence_obj.Fence.check_not_fenced(context, connector.get('host'))
 
     def _notify(self, context, event_type, volume, attachment=None):
         notifications.notify(self.notifier, context, event_type, volume, attachment)
@@ -233,8 +236,7 @@ class Manager:
 
         :returns: the attachment as recorded.
         """
-        with self._unfenced_host(context, connector), self._volume_lock(volume.id):
-            self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
+        with self._granting_to(connector), self._volume_lock(volume.id):
             connector = dict(connector)
             mode = attachment.mode_for_connection(volume, connector)
             connector['mode'] = mode
@@ -242,9 +244,11 @@ class Manager:
             # Read under this volume's lock, so no connection made since the API read the
             # attachments is missed: it serves the conflict check before the backend is
             # touched and the list of connections that must survive an undo (the API's
-            # read of them may be older than a connect this lock waited for).
-            siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume(context,
-                                                                             volume.id)
+            # read of them may be older than a connect this lock waited for). The same
+            # statement checks that the host is not fenced (under the host's lock).
+            siblings = attachment_obj.VolumeAttachmentList.get_all_by_volume_unless_fenced(
+                context, volume.id, connector.get('host'))
+            self._notify(context, notifications.VOLUME_ATTACH_START, volume, attachment)
             attachment.check_connectable(volume, siblings)
             others = [a.connector for a in siblings if a.id != attachment.id and a.connector]
             previous = attachment.connector
@@ -326,7 +330,8 @@ class Manager:
         """Legacy connection without an attachment id (os-initialize_connection for a
         host that is attached already: Nova's hard reboot): export and connect again;
         nothing is recorded."""
-        with self._unfenced_host(context, connector), self._volume_lock(volume.id):
+        with self._granting_to(connector), self._volume_lock(volume.id):
+            self._check_not_fenced(context, connector)
             self._validate_connector(connector)
             others = self._other_connectors(context, volume.id, None)
             try:
@@ -352,7 +357,7 @@ class Manager:
         it (the tgt driver also drops its sessions) and mark them ``fenced``.
 
         The fence row exists already (the API writes it first). Under the host's lock, no
-        grant to the host is under way (:meth:`_unfenced_host`), and none starts: the
+        grant to the host is under way (:meth:`_granting_to`), and none starts: the
         attachments read here are all this backend will ever have on the host while the
         fence stands.
 

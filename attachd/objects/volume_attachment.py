@@ -297,6 +297,21 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
                                   db_api.attachment_get_all_by_volume(context, volume_id))
 
     @classmethod
+    def get_all_by_volume_unless_fenced(cls, context, volume_id, host):
+        """The volume's live attachments, read with the check that ``host`` is not fenced
+        (one statement); a connector without a host is never fenced.
+
+        :raises HostFenced: ``host`` is fenced.
+        """
+        if not host:
+            return cls.get_all_by_volume(context, volume_id)
+        rows, fenced_at = fences_db.attachments_of_volume_and_fence(context, volume_id,
+                                                                   host)
+        if fenced_at is not None:
+            raise exception.HostFenced(host=host, created_at=fenced_at)
+        return base.obj_make_list(context, cls(context), VolumeAttachment, rows)
+
+    @classmethod
     def get_reclaimable(cls, context, older_than, host=None, cluster_name=None):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
                                   db_api.attachment_get_reclaimable(context, older_than,

@@ -34,18 +34,18 @@ CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',
 # - create: the volume with its admin metadata (one statement); the reservation CAS (which
 #   sets both statuses of an available volume), the new row;
 # - update: the attachment with its volume, the volume's admin metadata and attachments (one
-#   statement, on which the API checks for a conflict); the manager's check that the
-#   connector's host is not fenced, its read of the volume's attachments under its lock
-#   (connections an undo must keep); the recorded connection (volume lock, locking read,
-#   update, connector specs, volume status) and the manager's liveness row, read at most
-#   once a second;
+#   statement, on which the API checks for a conflict); the manager's read of the volume's
+#   attachments under its lock (connections an undo must keep), with the check that the
+#   connector's host is not fenced in the same statement; the recorded connection (volume
+#   lock, locking read, update, connector specs, volume status) and the manager's liveness
+#   row, read at most once a second;
 # - complete: the attachment with its volume's attachments; volume lock, CAS, volume status;
 # - show: the attachment with its volume, its admin metadata and its attachments;
 # - delete: the attachment with its volume's attachments; the manager's read of the other
 #   connections; volume lock, locking read, CAS, connector specs, volume status.
 BUDGET = {
     'create': 3,
-    'update': 9,
+    'update': 8,
     'complete': 4,
     'show': 1,
     'delete': 7,

@@ -15,6 +15,7 @@ from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase
 from attachd.volume import attach
 from attachd.volume import clients
+from attachd.volume import fencing
 
 VolumeStatus = mbase.VolumeStatus
 AttachStatus = mbase.AttachStatus
@@ -131,6 +132,24 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
             self.assertEqual(volume.id, sent[0]['payload']['volume_id'])
             self.assertEqual(attachment.id, sent[0]['payload']['attachment_id'])
             self.assertEqual('volume.%s' % self.host, sent[0]['publisher_id'])
+
+    def test_a_fenced_host_is_refused_before_the_backend_is_touched(self):
+        volume = self.volume()
+        attachment = self.reserve(volume)
+        fencing.fence(self.ctx, mbase.connector()['host'])
+        self.useFixture(fixtures.MockPatchObject(self.driver, 'create_export'))
+        self.useFixture(fixtures.MockPatchObject(self.driver, 'initialize_connection'))
+        self.assertRaises(exception.HostFenced, self.api().attachment_update, self.ctx,
+                          volume, attachment, mbase.connector())
+        self.driver.create_export.assert_not_called()
+        self.driver.initialize_connection.assert_not_called()
+        self.assertEqual([], self.notifications(notifications.VOLUME_ATTACH_START))
+        # Another host is still served.
+        other = dict(mbase.connector(), host='compute9', initiator='iqn.1993-08.org.x:9')
+        self.driver.initialize_connection.side_effect = (
+            lambda *args: fake.FakeDriver.initialize_connection(self.driver, *args))
+        self.api().attachment_update(self.ctx, volume, attachment, other)
+        self.driver.create_export.assert_called_once()
 
     def test_delete_revokes_and_removes_the_export_of_the_last(self):
         volume = self.volume(multiattach=True)
