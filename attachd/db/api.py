@@ -350,6 +350,8 @@ del _target
 _LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT, _CONNECTOR).where(
     _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE))
 _LOCKED_LIVE_BY_VOLUME = _LIVE_BY_VOLUME.with_for_update()
+_LIVE_CONNECTORS_BY_VOLUME = _by_volume_order(sa.select(_ATT.c.id, _CONNECTOR).where(
+    _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE))
 _LOCKED_LIVE_STATUSES = sa.select(_ATT.c.attach_status).where(
     _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE).with_for_update()
 _ATTACHMENT_VOLUME_ID = sa.select(_ATT.c.volume_id).where(
@@ -1154,6 +1156,15 @@ def attachment_get_all_by_volume(context, volume_id):
     """Every live attachment of a volume, oldest first (no project scoping)."""
     with _reader_connection(context) as conn:
         return conn.execute(_LIVE_BY_VOLUME, {'volume_id': volume_id}).all()
+
+
+def attachment_connectors_by_volume(context, volume_id):
+    """``[(attachment id, connector)]`` of the volume's live connected attachments, oldest
+    first: what a manager keeps when it revokes one host (no other column is read, and no
+    object is built)."""
+    with _reader_connection(context) as conn:
+        rows = conn.execute(_LIVE_CONNECTORS_BY_VOLUME, {'volume_id': volume_id}).all()
+    return [(row.id, connector_from_specs(row.connector)) for row in rows if row.connector]
 
 
 def attachment_get_all_by_volumes(context, volume_ids):

@@ -216,8 +216,9 @@ class Manager:
 
     def _other_connectors(self, context, volume_id, attachment_id):
         """Connectors of the volume's other live attachments that hold a connection."""
-        return [a.connector for a in attachment_obj.VolumeAttachmentList.get_all_by_volume(
-            context, volume_id) if a.id != attachment_id and a.connector]
+        return [connector for other_id, connector
+                in attachment_obj.VolumeAttachmentList.connectors_by_volume(context, volume_id)
+                if other_id != attachment_id]
 
     def _validate_connector(self, connector):
         try:

@@ -296,6 +296,12 @@ class VolumeAttachmentList(base.ObjectListBase, base.AttachdObject):
         return base.obj_make_list(context, cls(context), VolumeAttachment,
                                   db_api.attachment_get_all_by_volume(context, volume_id))
 
+    @staticmethod
+    def connectors_by_volume(context, volume_id):
+        """``[(attachment id, connector)]`` of the volume's live connected attachments,
+        oldest first."""
+        return db_api.attachment_connectors_by_volume(context, volume_id)
+
     @classmethod
     def get_all_by_volume_unless_fenced(cls, context, volume_id, host):
         """The volume's live attachments, read with the check that ``host`` is not fenced

@@ -60,6 +60,25 @@ class DbApiTest(base.DbTestCase):
         self.assertFalse(db_api.conditional_update(
             self.ctx, models.Volume, volume.id, {'status': VolumeStatus.ERROR}, {}))
 
+    def test_connectors_by_volume_lists_live_connected_ones(self):
+        volume = self._volume(multiattach=True)
+        other = self._volume(multiattach=True)
+        first, reserved, second, gone = (
+            attachment_obj.VolumeAttachment.reserve(self.ctx, volume.id, instance)
+            for instance in (INSTANCE_A, INSTANCE_B, INSTANCE_A, INSTANCE_B))
+        elsewhere = attachment_obj.VolumeAttachment.reserve(self.ctx, other.id, INSTANCE_A)
+        connectors = {attachment.id: {'host': 'h%d' % i, 'multipath': bool(i % 2),
+                                      'wwpns': ['50:0a'] * i}
+                      for i, attachment in enumerate((first, second, gone, elsewhere))}
+        for attachment in (first, second, gone, elsewhere):
+            attachment.connected(connectors[attachment.id], {'driver_volume_type': 'fake'})
+        gone.destroy()
+        # (MySQL's timestamps have whole seconds: the order of equal ones is the ids'.)
+        self.assertEqual({first.id: connectors[first.id], second.id: connectors[second.id]},
+                         dict(attachment_obj.VolumeAttachmentList.connectors_by_volume(
+                             self.ctx, volume.id)))
+        self.assertNotIn(reserved.id, connectors)
+
     # reservation rules
 
     def test_reserve_error_volume_has_cinder_message(self):
