@@ -16,8 +16,12 @@ from oslo_log import log as logging
 
 from attachd import exception
 from attachd.conf import CONF
+from attachd.conf import nova as nova_conf
 
 LOG = logging.getLogger(__name__)
+
+# The [nova] options that come from keystoneauth1 (attachd.conf.nova).
+nova_conf.register_client_opts(CONF)
 
 # The first compute microversion whose volume attachments carry attachment_id.
 MICROVERSION = '2.89'

@@ -12,7 +12,6 @@ from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import excutils
 
-from attachd import compute
 from attachd import exception
 from attachd import notifications
 from attachd.conf import CONF
@@ -136,6 +135,9 @@ def check_deletion_allowed(context, attachment):
         return
     if not (attachment.instance_uuid and attachment.connection_info):
         return
+    # Imported here: keystoneauth1 (attachd.conf.nova) is loaded by the processes that may
+    # ask Nova, on the first removal that needs it.
+    from attachd import compute
     if compute.configured():
         held = compute.server_attachment_id(context, attachment.instance_uuid,
                                             attachment.volume_id)

@@ -135,7 +135,8 @@ class KeystoneFixture(fixtures.Fixture):
     def _check(process):
         output = process.communicate(timeout=300)[0]
         if process.returncode:
-            raise RuntimeError('%s failed: %s' % (process.args, output.decode()[-3000:]))
+            raise RuntimeError('%s failed (exit status %s): %s' % (
+                process.args, process.returncode, output.decode()[-3000:]))
 
     def session(self, user, project=None):
         """A keystoneauth1 session of ``user`` (password auth) scoped to ``project`` (by
