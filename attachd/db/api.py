@@ -346,6 +346,12 @@ _SAME_VOLUME_WITH_METADATA = _SAME_VOLUME.add_columns(_ADMIN_METADATA_COLUMN)
 _SAME_VOLUME_WITH_METADATA_IN_PROJECT = _SAME_VOLUME_WITH_METADATA.where(
     _VOL.c.project_id == sa.bindparam('project_id'))
 del _target
+# The attachment and its volume alone (os-complete, get by id).
+_ATTACHMENT_WITH_VOLUME = (
+    sa.select(_ATT, _CONNECTOR, _VOL).join(_VOL, _VOL.c.id == _ATT.c.volume_id)
+    .where(_ATT.c.id == sa.bindparam('attachment_id'), _ATT_LIVE))
+_ATTACHMENT_WITH_VOLUME_IN_PROJECT = _ATTACHMENT_WITH_VOLUME.where(
+    _VOL.c.project_id == sa.bindparam('project_id'))
 
 _LIVE_BY_VOLUME = _by_volume_order(sa.select(_ATT, _CONNECTOR).where(
     _ATT.c.volume_id == sa.bindparam('volume_id'), _ATT_LIVE))
@@ -1091,20 +1097,30 @@ def _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now):
 
 def attachment_get(context, attachment_id, project_only=True):
     return attachment_get_with_volume(context, attachment_id, project_only,
-                                      admin_metadata=False)[0]
+                                      admin_metadata=False, siblings=False)[0]
 
 
 def attachment_get_with_volume(context, attachment_id, project_only=True,
-                               admin_metadata=True):
+                               admin_metadata=True, siblings=True):
     """The live attachment, its volume, the volume's admin metadata and its other live
     attachments, in one statement: what every attachment call reads first.
 
     :param admin_metadata: read the admin metadata too (in the same statement).
+    :param siblings: read the volume's other live attachments too (in the same statement).
     :returns: ``(attachment row, volume row, admin metadata dict or None, rows of all the
-        volume's live attachments, this one included, oldest first)``.
+        volume's live attachments, this one included, oldest first; only this one without
+        ``siblings``)``.
     """
     with _reader_connection(context) as conn:
-        if project_only and not context.is_admin:
+        if not siblings:
+            if admin_metadata:
+                raise ValueError('admin metadata is read with the siblings only')
+            stmt, params = _ATTACHMENT_WITH_VOLUME, {'attachment_id': attachment_id}
+            if project_only and not context.is_admin:
+                stmt = _ATTACHMENT_WITH_VOLUME_IN_PROJECT
+                params['project_id'] = context.project_id
+            rows = conn.execute(stmt, params).all()
+        elif project_only and not context.is_admin:
             stmt = (_SAME_VOLUME_WITH_METADATA_IN_PROJECT if admin_metadata
                     else _SAME_VOLUME_IN_PROJECT)
             rows = conn.execute(stmt, {'attachment_id': attachment_id,

@@ -102,11 +102,22 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
             otherwise it is loaded when first used.
         :returns: ``(attachment, VolumeAttachmentList)``.
         """
+        return cls._with_volume(context, attachment_id, project_only, admin_metadata,
+                                siblings=True)
+
+    @classmethod
+    def get_with_volume(cls, context, attachment_id, project_only=True):
+        """The live attachment with its ``volume`` loaded (one statement)."""
+        return cls._with_volume(context, attachment_id, project_only, False,
+                                siblings=False)[0]
+
+    @classmethod
+    def _with_volume(cls, context, attachment_id, project_only, admin_metadata, siblings):
         row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
-            context, attachment_id, project_only, admin_metadata)
-        siblings = base.obj_make_list(context, VolumeAttachmentList(context),
-                                      VolumeAttachment, rows)
-        attachment = next(a for a in siblings if a.id == attachment_id)
+            context, attachment_id, project_only, admin_metadata, siblings)
+        attachments = base.obj_make_list(context, VolumeAttachmentList(context),
+                                         VolumeAttachment, rows)
+        attachment = next(a for a in attachments if a.id == attachment_id)
         volume = volume_obj.Volume._from_db_object(context, volume_obj.Volume(context),
                                                    volume_row)
         if metadata is not None:
@@ -114,7 +125,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
             volume.obj_reset_changes(['admin_metadata'])
         attachment.volume = volume
         attachment.obj_reset_changes(['volume'])
-        return attachment, siblings
+        return attachment, attachments
 
     @classmethod
     def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None,

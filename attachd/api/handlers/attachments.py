@@ -24,11 +24,15 @@ LIKE_FILTER_KEYS = attachment_obj.VolumeAttachmentList.text_keys(
     set(SORT_KEYS) | set(listing.RESOURCE_FILTERS['attachment']))
 
 
+def _check_id(attachment_id):
+    if not uuidutils.is_uuid_like(attachment_id):
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+
+
 def _get(ctx, attachment_id, admin_metadata=True):
     """The caller's attachment with its volume, and the volume's live attachments
     (another project's attachment is a 404, as a missing one)."""
-    if not uuidutils.is_uuid_like(attachment_id):
-        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+    _check_id(attachment_id)
     return attachment_obj.VolumeAttachment.get_with_siblings(
         ctx, attachment_id, admin_metadata=admin_metadata)
 
@@ -137,7 +141,9 @@ def delete(req, attachment_id):
 @validation.schema(schemas.complete)
 def _complete(req, attachment_id):
     ctx = req.context
-    attachment, _siblings = _get(ctx, attachment_id, admin_metadata=False)
+    _check_id(attachment_id)
+    # The volume's other attachments play no part: completing one makes the volume in-use.
+    attachment = attachment_obj.VolumeAttachment.get_with_volume(ctx, attachment_id)
     _authorize(ctx, policies.COMPLETE, attachment.volume)
     attach.complete(ctx, attachment)
     return a_request.json_response(None, status=204)

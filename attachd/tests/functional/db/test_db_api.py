@@ -78,6 +78,22 @@ class DbApiTest(base.DbTestCase):
                          dict(attachment_obj.VolumeAttachmentList.connectors_by_volume(
                              self.ctx, volume.id)))
 
+    def test_get_with_volume_reads_the_one_attachment_in_the_callers_project(self):
+        volume = self._volume(multiattach=True)
+        first, second = (attachment_obj.VolumeAttachment.reserve(self.ctx, volume.id, i)
+                         for i in (INSTANCE_A, INSTANCE_B))
+        attachment = attachment_obj.VolumeAttachment.get_with_volume(self.ctx, second.id)
+        self.assertEqual((second.id, volume.id), (attachment.id, attachment.volume.id))
+        _row, _volume, _metadata, rows = db_api.attachment_get_with_volume(
+            self.ctx, second.id, admin_metadata=False, siblings=False)
+        self.assertEqual([second.id], [row.id for row in rows])
+        stranger = context.RequestContext(user_id='user', project_id='stranger')
+        self.assertRaises(exception.VolumeAttachmentNotFound,
+                          attachment_obj.VolumeAttachment.get_with_volume, stranger, first.id)
+        first.destroy()
+        self.assertRaises(exception.VolumeAttachmentNotFound,
+                          attachment_obj.VolumeAttachment.get_with_volume, self.ctx, first.id)
+
     # reservation rules
 
     def test_reserve_error_volume_has_cinder_message(self):
