@@ -6,8 +6,9 @@
   check-in and opened a new one (a new PostgreSQL server process) for its next
   transaction: under the benchmark's 16 clients, 0.7 new sessions per attach cycle.
 - Single-statement reads on psycopg2 run in autocommit mode, without psycopg2's BEGIN and
-  ROLLBACK round trips (attachd.db.api._reader_connection), and leave the pooled connection
-  transactional for the next user.
+  ROLLBACK round trips and without a SET of the isolation level
+  (attachd.db.api._reader_connection), and leave the pooled connection transactional for
+  the next user.
 """
 
 import threading
@@ -81,10 +82,19 @@ class ReadWithoutTransactionTest(base.PostgreSQLMixin, base.DbTestCase):
         return conn.connection.dbapi_connection.autocommit
 
     def test_a_read_alone_runs_in_autocommit(self):
+        import psycopg2.extensions as pg_ext
         with db_api._reader_connection(self.ctx) as conn:
+            dbapi_connection = conn.connection.dbapi_connection
             self.assertTrue(self._autocommit(conn))
             self.assertFalse(conn.exec_driver_sql(
                 "SELECT now() <> statement_timestamp() OR now() IS NULL").scalar())
+            # No transaction was opened (no BEGIN, nothing to roll back) ...
+            self.assertEqual(pg_ext.TRANSACTION_STATUS_IDLE,
+                             dbapi_connection.get_transaction_status())
+        # ... and no isolation level was set on the connection: psycopg2 would send
+        # SET default_transaction_isolation at every switch of autocommit.
+        self.assertIsNone(dbapi_connection.isolation_level)
+        self.assertFalse(dbapi_connection.autocommit)
 
     def test_the_connection_is_transactional_again_after_it(self):
         # One connection in the pool: the writer gets the one the read used.
