@@ -12,6 +12,7 @@ import threading
 import futurist
 from oslo_log import log as logging
 import oslo_messaging as messaging
+from oslo_messaging.rpc import dispatcher
 
 from attachd import context as a_context
 from attachd import exception
@@ -56,6 +57,22 @@ class RequestContextSerializer(messaging.Serializer):
 
     def deserialize_context(self, ctxt):
         return a_context.RequestContext.from_dict(ctxt)
+
+
+def start_server(transport, topic, server, version, endpoint):
+    """Start serving ``endpoint``'s exposed methods on ``topic``/``server`` of
+    ``transport``: native threads (the threading executor), attachd's context and object
+    serializer, and only the methods marked ``@messaging.expose``.
+
+    :returns: the started oslo.messaging RPC server.
+    """
+    target = messaging.Target(topic=topic, server=server, version=version)
+    rpc_server = messaging.get_rpc_server(
+        transport, target, [endpoint], executor='threading',
+        serializer=RequestContextSerializer(),
+        access_policy=dispatcher.ExplicitRPCAccessPolicy)
+    rpc_server.start()
+    return rpc_server
 
 
 def version_is_compatible(available, wanted):

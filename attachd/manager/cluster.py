@@ -19,8 +19,6 @@ in-process locks, as before.
 """
 
 from oslo_log import log as logging
-import oslo_messaging as messaging
-from oslo_messaging.rpc import dispatcher
 
 from attachd import coordination
 from attachd.common import rpc
@@ -65,13 +63,8 @@ class Membership:
         """Consume the cluster's queue (server ``<cluster>@<backend>``) too."""
         if not self.name:
             return
-        target = messaging.Target(topic=rpcapi.TOPIC, server=self.name,
-                                  version=rpcapi.RPC_API_VERSION)
-        self.rpc_server = messaging.get_rpc_server(
-            transport, target, [manager], executor='threading',
-            serializer=rpc.RequestContextSerializer(),
-            access_policy=dispatcher.ExplicitRPCAccessPolicy)
-        self.rpc_server.start()
+        self.rpc_server = rpc.start_server(transport, rpcapi.TOPIC, self.name,
+                                           rpcapi.RPC_API_VERSION, manager)
         LOG.info('Manager %s serves cluster %s', self.member_id, self.name)
 
     def serve_local(self, manager):

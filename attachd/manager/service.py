@@ -36,8 +36,6 @@ import threading
 import time
 
 from oslo_log import log as logging
-import oslo_messaging as messaging
-from oslo_messaging.rpc import dispatcher
 from oslo_service import loopingcall
 from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
@@ -204,13 +202,8 @@ class ManagerService:
             self.cluster.serve_local(self.manager)
             return
         messaging_conf.set_executor_threads(CONF, CONF.manager.executor_threads)
-        target = messaging.Target(topic=rpcapi.TOPIC, server=self.server_name,
-                                  version=rpcapi.RPC_API_VERSION)
-        self.rpc_server = messaging.get_rpc_server(
-            transport, target, [self.manager], executor='threading',
-            serializer=rpc.RequestContextSerializer(),
-            access_policy=dispatcher.ExplicitRPCAccessPolicy)
-        self.rpc_server.start()
+        self.rpc_server = rpc.start_server(transport, rpcapi.TOPIC, self.server_name,
+                                           rpcapi.RPC_API_VERSION, self.manager)
         self.cluster.serve(transport, self.manager)
 
     def _start_loop(self, function, interval):
