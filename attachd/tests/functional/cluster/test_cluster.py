@@ -147,8 +147,12 @@ class ClusterTest(test_deployed.DeployedTestCase):
         killed_at = time.monotonic()
         # The cluster keeps serving on member B; then member A starts again while the
         # load goes on, and its start-up reconciliation runs beside B's live exports.
+        # (Requests started a second after the kill: on a fast run the cyclers left free
+        # by the kill could otherwise make the count within that second, and the check
+        # below would find nothing.)
         deadline = time.monotonic() + RPC_TIMEOUT + 120
-        while len([o for o in outcomes if o[1] == 200 and o[2] > killed_at]) < 2 * CYCLERS:
+        while len([o for o in outcomes
+                   if o[1] == 200 and o[2] > killed_at + 1]) < 2 * CYCLERS:
             self.assertLess(time.monotonic(), deadline, 'the other member stopped serving')
             time.sleep(0.2)
         member_a = self.start_member('member-a', 'member-a-restarted')
@@ -176,10 +180,12 @@ class ClusterTest(test_deployed.DeployedTestCase):
         self.assertTrue([o for o in served_after if o[2] < restarted_at],
                         'the other member did not keep serving')
         # tgtd never restarted: a target one member made and the other removed is not
-        # taken for a lost one (which re-ran the reconciliation at every check).
+        # taken for a lost one (which re-ran the reconciliation at every check, once a
+        # second). One report is right when the kill landed inside an export: the killed
+        # member had recorded it and not yet made its target.
         for name in ('member-a', 'member-b', 'member-a-restarted'):
             with open(os.path.join(self.workdir, '%s.log' % name)) as log:
-                self.assertNotIn('lost its exports', log.read(), name)
+                self.assertLessEqual(log.read().count('lost its exports'), 1, name)
 
         # No attachment half-made: the cyclers' volumes hold no attachment (each cycle
         # ended with a successful detach), and no reservation without its connection.
