@@ -12,7 +12,9 @@
 """
 
 import threading
+import time
 
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
 
@@ -123,3 +125,50 @@ class ReadWithoutTransactionTest(base.PostgreSQLMixin, base.DbTestCase):
             with db_api._reader_connection(self.ctx) as conn:
                 self.assertIs(writer, conn)
                 self.assertFalse(self._autocommit(conn))
+
+
+class PingOnlyIdleConnectionsMixin:
+    """The pool pings a connection at checkout only when it was idle for
+    ``PING_AFTER_IDLE_SECONDS`` (attachd.db.api._ping_only_idle_connections)."""
+
+    def setUp(self):
+        super().setUp()
+        self.ctx = context.get_admin_context()
+        self.admin_conn = self.engine.connect()
+        self.addCleanup(self.admin_conn.close)
+
+    def _server_id(self):
+        with db_api._reader_connection(self.ctx) as conn:
+            return conn.exec_driver_sql(self.BACKEND_ID).scalar()
+
+    def _kill(self, server_id):
+        self.admin_conn.exec_driver_sql(self.KILL % server_id)
+        if self.admin_conn.in_transaction():
+            self.admin_conn.commit()
+
+    def test_a_connection_idle_for_longer_is_pinged_and_replaced(self):
+        self.engine.pool.dispose()
+        server_id = self._server_id()
+        self._kill(server_id)
+        time.sleep(db_api.PING_AFTER_IDLE_SECONDS + 0.2)
+        self.assertNotEqual(server_id, self._server_id())
+
+    def test_a_connection_just_used_is_not_pinged(self):
+        self.engine.pool.dispose()
+        server_id = self._server_id()
+        self._kill(server_id)
+        # The dead connection is used without a ping: the statement fails ...
+        self.assertRaises(db_exc.DBConnectionError, self._server_id)
+        # ... and the pool replaces it (and every connection opened before the failure).
+        self.assertNotEqual(server_id, self._server_id())
+
+
+class PostgreSQLPingTest(PingOnlyIdleConnectionsMixin, base.PostgreSQLMixin,
+                         base.DbTestCase):
+    BACKEND_ID = 'SELECT pg_backend_pid()'
+    KILL = 'SELECT pg_terminate_backend(%d)'
+
+
+class MySQLPingTest(PingOnlyIdleConnectionsMixin, base.MySQLMixin, base.DbTestCase):
+    BACKEND_ID = 'SELECT CONNECTION_ID()'
+    KILL = 'KILL %d'
