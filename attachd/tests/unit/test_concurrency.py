@@ -51,18 +51,31 @@ class NativeThreadsTest(base.TestCase):
 
 
 class ManagerFootprintTest(base.TestCase):
-    def test_manager_does_not_load_keystonemiddleware(self):
-        # About 21 MB per process; only the API judges callers (attachd.context).
-        code = textwrap.dedent('''
-            import sys
+    @staticmethod
+    def _loaded(imports, modules):
+        """Which of ``modules`` a fresh interpreter has after ``imports``."""
+        code = 'import sys\n' + textwrap.dedent(imports) + textwrap.dedent('''
+            print(sorted(m for m in %r if m in sys.modules))
+        ''' % (modules,))
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                                text=True, timeout=120, check=True)
+        return result.stdout.strip()
+
+    def test_manager_does_not_load_keystonemiddleware_nor_keystoneauth1(self):
+        # keystonemiddleware: about 10 MB, only the API judges callers (attachd.context);
+        # keystoneauth1.loading: 8.8 MB, only the API asks Nova (attachd.conf.nova).
+        self.assertEqual('[]', self._loaded('''
             import attachd.cmd.manager
             import attachd.manager.manager
             import attachd.manager.service
-            print('keystonemiddleware' in sys.modules)
-        ''')
-        result = subprocess.run([sys.executable, '-c', code], capture_output=True,
-                                text=True, timeout=120, check=True)
-        self.assertEqual('False', result.stdout.strip())
+        ''', ['keystonemiddleware', 'keystoneauth1']))
+
+    def test_gunicorn_master_loads_only_the_worker_class(self):
+        # The master imports attachd-api's worker class; waitress and oslo.config are the
+        # workers' (4.4 MB in the master).
+        self.assertEqual('[]', self._loaded('''
+            import attachd.common.http_worker
+        ''', ['waitress', 'oslo_config', 'attachd.conf']))
 
 
 # Prints the eventlet modules a process imported (blocked ones count as not imported).
