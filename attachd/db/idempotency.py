@@ -45,8 +45,13 @@ def _in_scope(scope):
                    _KEYS.c.idempotency_key == scope['idempotency_key'])
 
 
-@oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True, retry_interval=0.05,
-                           inc_retry_interval=True)
+# MySQL reports deadlocks between the claims of one key (their duplicate inserts lock the
+# key's index entry) and its holder's completion or release: every write here is retried.
+_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
+                                               retry_interval=0.05, inc_retry_interval=True)
+
+
+@_retry_on_deadlock
 def idempotency_key_claim(context, scope, fingerprint, claim_id, lease_until):
     """Claim the key of ``scope`` for the request ``claim_id`` until ``lease_until``.
 
@@ -84,6 +89,7 @@ def idempotency_key_get(context, scope):
     return row._asdict() if row is not None else None
 
 
+@_retry_on_deadlock
 def idempotency_key_complete(context, scope, claim_id, values):
     """Store the answer of request ``claim_id``, if it still holds the key.
 
@@ -99,6 +105,7 @@ def idempotency_key_complete(context, scope, claim_id, values):
             _KEYS.c.status == Status.IN_PROGRESS).values(**values)).rowcount == 1
 
 
+@_retry_on_deadlock
 def idempotency_key_release(context, scope, claim_id):
     """Free the key that request ``claim_id`` holds (it failed): the next request with
     the key runs. Returns True if the request still held it."""
