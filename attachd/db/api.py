@@ -314,7 +314,10 @@ def _reader_connection(context):
     except db_exc.NoEngineContextEstablished:
         in_transaction = False
     if not in_transaction:
-        engine = main_context_manager.reader.get_engine()
+        # The main database's engine, as the facade's (synchronous) reader uses: not a
+        # [database] slave_connection replica, which may lag behind the locks these reads
+        # are made under.
+        engine = main_context_manager.writer.get_engine()
         if engine.dialect.driver == 'psycopg2':
             with engine.connect() as conn, _psycopg2_autocommit(conn):
                 yield conn
