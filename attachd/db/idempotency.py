@@ -8,10 +8,12 @@ request holding the key) and ``status``, so a request whose lease ran out and wa
 over cannot overwrite its successor.
 
 Each function is its own transaction: a failed insert poisons a PostgreSQL transaction, so
-the claim's insert cannot share one with the statements that follow it.
+the claim's insert cannot share one with the statements that follow it. The writes are
+retried on deadlock: MySQL reports them between the duplicate inserts of concurrent claims
+of a key and its holder's completion or release. The connections and the retry are
+``attachd.db.api``'s.
 """
 
-from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
 
@@ -29,29 +31,13 @@ PURGE_BATCH = 1000
 _CLAIM_ATTEMPTS = 3
 
 
-def _writer(context):
-    db_api.configure()
-    return db_api.main_context_manager.writer.connection.using(context)
-
-
-def _reader(context):
-    db_api.configure()
-    return db_api.main_context_manager.reader.connection.using(context)
-
-
 def _in_scope(scope):
     return sa.and_(_KEYS.c.project_id == scope['project_id'],
                    _KEYS.c.user_id == scope['user_id'],
                    _KEYS.c.idempotency_key == scope['idempotency_key'])
 
 
-# MySQL reports deadlocks between the claims of one key (their duplicate inserts lock the
-# key's index entry) and its holder's completion or release: every write here is retried.
-_retry_on_deadlock = oslo_db_api.wrap_db_retry(max_retries=5, retry_on_deadlock=True,
-                                               retry_interval=0.05, inc_retry_interval=True)
-
-
-@_retry_on_deadlock
+@db_api._retry_on_deadlock
 def idempotency_key_claim(context, scope, fingerprint, claim_id, lease_until):
     """Claim the key of ``scope`` for the request ``claim_id`` until ``lease_until``.
 
@@ -64,12 +50,12 @@ def idempotency_key_claim(context, scope, fingerprint, claim_id, lease_until):
                   response_headers=None, response_body=None, created_at=now, updated_at=now)
     for _attempt in range(_CLAIM_ATTEMPTS):
         try:
-            with _writer(context) as conn:
+            with db_api._writer_connection(context) as conn:
                 conn.execute(sa.insert(_KEYS).values(**values))
             return None
         except db_exc.DBDuplicateEntry:
             pass
-        with _writer(context) as conn:
+        with db_api._writer_connection(context) as conn:
             # An expired key is free: its replay window, or the lease of a request that
             # died without releasing it, has ended.
             taken = conn.execute(sa.update(_KEYS).where(
@@ -84,12 +70,12 @@ def idempotency_key_claim(context, scope, fingerprint, claim_id, lease_until):
 
 def idempotency_key_get(context, scope):
     """The row of the key of ``scope``, or None."""
-    with _reader(context) as conn:
+    with db_api._reader_connection(context) as conn:
         row = conn.execute(sa.select(_KEYS).where(_in_scope(scope))).first()
     return row._asdict() if row is not None else None
 
 
-@_retry_on_deadlock
+@db_api._retry_on_deadlock
 def idempotency_key_complete(context, scope, claim_id, values):
     """Store the answer of request ``claim_id``, if it still holds the key.
 
@@ -99,17 +85,17 @@ def idempotency_key_complete(context, scope, claim_id, values):
         purged or taken over meanwhile.
     """
     values = dict(values, status=Status.COMPLETED, updated_at=db_api.utcnow())
-    with _writer(context) as conn:
+    with db_api._writer_connection(context) as conn:
         return conn.execute(sa.update(_KEYS).where(
             _in_scope(scope), _KEYS.c.claim_id == claim_id,
             _KEYS.c.status == Status.IN_PROGRESS).values(**values)).rowcount == 1
 
 
-@_retry_on_deadlock
+@db_api._retry_on_deadlock
 def idempotency_key_release(context, scope, claim_id):
     """Free the key that request ``claim_id`` holds (it failed): the next request with
     the key runs. Returns True if the request still held it."""
-    with _writer(context) as conn:
+    with db_api._writer_connection(context) as conn:
         return conn.execute(sa.delete(_KEYS).where(
             _in_scope(scope), _KEYS.c.claim_id == claim_id,
             _KEYS.c.status == Status.IN_PROGRESS)).rowcount == 1
@@ -123,7 +109,7 @@ def idempotency_key_purge(context, now=None):
     now = now or db_api.utcnow()
     deleted = 0
     while True:
-        with _writer(context) as conn:
+        with db_api._writer_connection(context) as conn:
             # Ids first: MySQL has no LIMIT in an IN subquery. The delete repeats the
             # condition, so a key claimed again since the select stays.
             ids = conn.execute(sa.select(_KEYS.c.id).where(
