@@ -5,7 +5,7 @@ concurrent requests with the same key the only one that runs (``attachd.db.idemp
 ``expires_at`` is indexed for the purge.
 
 Revision ID: 0004_idempotency_keys
-Revises: 0002_default_volume_type
+Revises: 0003_connector_specs_only
 Create Date: 2026-12-01
 """
 
