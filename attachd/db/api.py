@@ -1144,31 +1144,38 @@ def _insert_reservation(conn, volume_id, instance_uuid, attach_mode, now):
 
 
 def attachment_get(context, attachment_id, project_only=True):
-    return attachment_get_with_volume(context, attachment_id, project_only,
-                                      admin_metadata=False, siblings=False)[0]
+    return attachment_get_one_with_volume(context, attachment_id, project_only)[0]
+
+
+def attachment_get_one_with_volume(context, attachment_id, project_only=True):
+    """The live attachment and its volume, in one statement (without the volume's other
+    attachments).
+
+    :returns: ``(attachment row, volume row)``.
+    """
+    params = {'attachment_id': attachment_id}
+    stmt = _ATTACHMENT_WITH_VOLUME
+    if project_only and not context.is_admin:
+        stmt = _ATTACHMENT_WITH_VOLUME_IN_PROJECT
+        params['project_id'] = context.project_id
+    with _reader_connection(context) as conn:
+        row = conn.execute(stmt, params).first()
+    if row is None:
+        raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+    return _attachment_part(row), _volume_part(row)
 
 
 def attachment_get_with_volume(context, attachment_id, project_only=True,
-                               admin_metadata=True, siblings=True):
+                               admin_metadata=True):
     """The live attachment, its volume, the volume's admin metadata and its other live
     attachments, in one statement: what every attachment call reads first.
 
     :param admin_metadata: read the admin metadata too (in the same statement).
-    :param siblings: read the volume's other live attachments too (in the same statement).
     :returns: ``(attachment row, volume row, admin metadata dict or None, rows of all the
-        volume's live attachments, this one included, oldest first; only this one without
-        ``siblings``)``.
+        volume's live attachments, this one included, oldest first)``.
     """
     with _reader_connection(context) as conn:
-        if not siblings:
-            if admin_metadata:
-                raise ValueError('admin metadata is read with the siblings only')
-            stmt, params = _ATTACHMENT_WITH_VOLUME, {'attachment_id': attachment_id}
-            if project_only and not context.is_admin:
-                stmt = _ATTACHMENT_WITH_VOLUME_IN_PROJECT
-                params['project_id'] = context.project_id
-            rows = conn.execute(stmt, params).all()
-        elif project_only and not context.is_admin:
+        if project_only and not context.is_admin:
             stmt = (_SAME_VOLUME_WITH_METADATA_IN_PROJECT if admin_metadata
                     else _SAME_VOLUME_IN_PROJECT)
             rows = conn.execute(stmt, {'attachment_id': attachment_id,

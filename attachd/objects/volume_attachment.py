@@ -88,7 +88,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
     @classmethod
     def get_by_id(cls, context, attachment_id, project_only=True):
         """The live attachment; VolumeAttachmentNotFound for another project's one (see
-        :meth:`get_with_siblings` to load its volume too)."""
+        :meth:`get_with_volume` to load its volume too)."""
         return cls._from_db_object(context, cls(context),
                                    db_api.attachment_get(context, attachment_id, project_only))
 
@@ -98,34 +98,39 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
         """The live attachment with its ``volume`` loaded, and all the volume's live
         attachments (this one included), read in one statement.
 
-        :param admin_metadata: load the volume's admin metadata too (one more statement);
-            otherwise it is loaded when first used.
+        :param admin_metadata: load the volume's admin metadata too (in the same
+            statement); otherwise it is loaded when first used.
         :returns: ``(attachment, VolumeAttachmentList)``.
         """
-        return cls._with_volume(context, attachment_id, project_only, admin_metadata,
-                                siblings=True)
+        _row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
+            context, attachment_id, project_only, admin_metadata)
+        siblings = base.obj_make_list(context, VolumeAttachmentList(context),
+                                      VolumeAttachment, rows)
+        attachment = next(a for a in siblings if a.id == attachment_id)
+        volume = cls._volume(context, volume_row)
+        if metadata is not None:
+            volume.admin_metadata = metadata
+            volume.obj_reset_changes(['admin_metadata'])
+        return cls._with_loaded_volume(attachment, volume), siblings
 
     @classmethod
     def get_with_volume(cls, context, attachment_id, project_only=True):
         """The live attachment with its ``volume`` loaded (one statement)."""
-        return cls._with_volume(context, attachment_id, project_only, False,
-                                siblings=False)[0]
+        row, volume_row = db_api.attachment_get_one_with_volume(context, attachment_id,
+                                                                project_only)
+        return cls._with_loaded_volume(cls._from_db_object(context, cls(context), row),
+                                       cls._volume(context, volume_row))
 
-    @classmethod
-    def _with_volume(cls, context, attachment_id, project_only, admin_metadata, siblings):
-        row, volume_row, metadata, rows = db_api.attachment_get_with_volume(
-            context, attachment_id, project_only, admin_metadata, siblings)
-        attachments = base.obj_make_list(context, VolumeAttachmentList(context),
-                                         VolumeAttachment, rows)
-        attachment = next(a for a in attachments if a.id == attachment_id)
-        volume = volume_obj.Volume._from_db_object(context, volume_obj.Volume(context),
-                                                   volume_row)
-        if metadata is not None:
-            volume.admin_metadata = metadata
-            volume.obj_reset_changes(['admin_metadata'])
+    @staticmethod
+    def _volume(context, volume_row):
+        return volume_obj.Volume._from_db_object(context, volume_obj.Volume(context),
+                                                 volume_row)
+
+    @staticmethod
+    def _with_loaded_volume(attachment, volume):
         attachment.volume = volume
         attachment.obj_reset_changes(['volume'])
-        return attachment, attachments
+        return attachment
 
     @classmethod
     def reserve(cls, context, volume_id, instance_uuid=None, attach_mode=None,

@@ -84,9 +84,8 @@ class DbApiTest(base.DbTestCase):
                          for i in (INSTANCE_A, INSTANCE_B))
         attachment = attachment_obj.VolumeAttachment.get_with_volume(self.ctx, second.id)
         self.assertEqual((second.id, volume.id), (attachment.id, attachment.volume.id))
-        _row, _volume, _metadata, rows = db_api.attachment_get_with_volume(
-            self.ctx, second.id, admin_metadata=False, siblings=False)
-        self.assertEqual([second.id], [row.id for row in rows])
+        row, volume_row = db_api.attachment_get_one_with_volume(self.ctx, second.id)
+        self.assertEqual((second.id, volume.id), (row.id, volume_row.id))
         stranger = context.RequestContext(user_id='user', project_id='stranger')
         self.assertRaises(exception.VolumeAttachmentNotFound,
                           attachment_obj.VolumeAttachment.get_with_volume, stranger, first.id)
