@@ -101,7 +101,7 @@ class Manager:
 
         Under this lock a grant either ends before a fence of the host reads the host's
         attachments (which then include it), or starts after the fence row exists and is
-        refused by the caller's check (:meth:`_check_not_fenced`, or the read of
+        refused by the caller's check (``Fence.check_not_fenced``, or the read of
         ``VolumeAttachmentList.get_all_by_volume_unless_fenced``) before the backend is
         touched.
         """
@@ -111,11 +111,6 @@ class Manager:
             return
         with self._host_lock(host):
             yield
-
-    @staticmethod
-    def _check_not_fenced(context, connector):
-        """:raises HostFenced: the connector's host is fenced."""
-        fence_obj.Fence.check_not_fenced(context, connector.get('host'))
 
     def _notify(self, context, event_type, volume, attachment=None):
         notifications.notify(self.notifier, context, event_type, volume, attachment)
@@ -332,7 +327,7 @@ class Manager:
         host that is attached already: Nova's hard reboot): export and connect again;
         nothing is recorded."""
         with self._granting_to(connector), self._volume_lock(volume.id):
-            self._check_not_fenced(context, connector)
+            fence_obj.Fence.check_not_fenced(context, connector.get('host'))
             self._validate_connector(connector)
             others = self._other_connectors(context, volume.id, None)
             try:
