@@ -3,6 +3,13 @@
 import abc
 
 
+def connection_key(connector):
+    """What identifies a host's connection to a target: the connector's initiator name,
+    else its host name; None without a connector."""
+    if not connector:
+        return None
+    return connector.get('initiator') or connector.get('host')
+
 class Capabilities(dict):
     """What a backend can do; keys: protocol, shared_targets, multiattach,
     free_capacity_gb, total_capacity_gb."""
@@ -125,8 +132,5 @@ class ConnectorDriver(metaclass=abc.ABCMeta):
     def shares_connection(self, connector_a, connector_b):
         """True when two attachments with these connectors use one host connection to this
         backend's target (same initiator / host)."""
-        if not connector_a or not connector_b:
-            return False
-        key_a = connector_a.get('initiator') or connector_a.get('host')
-        key_b = connector_b.get('initiator') or connector_b.get('host')
-        return key_a is not None and key_a == key_b
+        key_a = connection_key(connector_a)
+        return key_a is not None and key_a == connection_key(connector_b)

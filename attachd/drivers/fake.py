@@ -34,13 +34,9 @@ class FakeDriver(base.ConnectorDriver):
         with self._lock:
             self.exports.add(volume.id)
 
-    @staticmethod
-    def _key(connector):
-        return connector.get('initiator') or connector.get('host')
-
     def initialize_connection(self, volume, connector, attachment_id):
         with self._lock:
-            self.connections.setdefault(volume.id, set()).add(self._key(connector))
+            self.connections.setdefault(volume.id, set()).add(base.connection_key(connector))
         return {
             'driver_volume_type': 'fake',
             'data': {
@@ -53,8 +49,8 @@ class FakeDriver(base.ConnectorDriver):
         }
 
     def terminate_connection(self, volume, connector, remaining_connectors):
-        key = self._key(connector)
-        if any(self._key(c) == key for c in remaining_connectors):
+        key = base.connection_key(connector)
+        if any(base.connection_key(c) == key for c in remaining_connectors):
             return True
         with self._lock:
             self.connections.get(volume.id, set()).discard(key)

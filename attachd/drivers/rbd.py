@@ -101,15 +101,9 @@ OPTS = [
 
 def identity_name(volume_id, connector):
     """The cephx entity of the connection of ``connector``'s host to the volume."""
-    key = base_connection_key(connector)
+    key = base.connection_key(connector)
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return 'client.%s%s-%s' % (IDENTITY_PREFIX, volume_id, digest)
-
-
-def base_connection_key(connector):
-    """What identifies a host's connection: its initiator name, else its host name (the
-    key ``ConnectorDriver.shares_connection`` compares)."""
-    return connector.get('initiator') or connector.get('host')
 
 
 def image_caps(pool, image_name, image_id):
@@ -277,7 +271,7 @@ class RbdDriver(base.ConnectorDriver):
             with rbd.Image(ioctx, name) as image:
                 image_id = image.id()
                 image.metadata_set(IDENTITY_METADATA + entity,
-                                   base_connection_key(connector))
+                                   base.connection_key(connector))
         except rbd.ImageNotFound:
             raise exception.ConnectionFailure(volume_id=volume.id,
                                               reason=_('its image is missing'))
@@ -331,7 +325,7 @@ class RbdDriver(base.ConnectorDriver):
     # --- connections ----------------------------------------------------------------------
 
     def validate_connector(self, connector):
-        if not base_connection_key(connector):
+        if not base.connection_key(connector):
             raise exception.InvalidConnector(reason=_('the rbd backend needs the host\'s '
                                                       '"host" (or "initiator") name'))
 
@@ -394,7 +388,7 @@ class RbdDriver(base.ConnectorDriver):
     def terminate_connection(self, volume, connector, remaining_connectors):
         if any(self.shares_connection(connector, other) for other in remaining_connectors):
             return True
-        if self.options.rbd_connection_identities and base_connection_key(connector):
+        if self.options.rbd_connection_identities and base.connection_key(connector):
             with self._ioctx() as ioctx:
                 self._revoke(ioctx, volume, identity_name(volume.id, connector))
         return False
@@ -419,7 +413,7 @@ class RbdDriver(base.ConnectorDriver):
         if not self.options.rbd_connection_identities:
             return
         wanted = {identity_name(volume.id, c): c for c in connectors
-                  if base_connection_key(c)}
+                  if base.connection_key(c)}
         with self._ioctx() as ioctx:
             with self._open(ioctx, volume, read_only=True) as image:
                 present = set(self._identities(image))

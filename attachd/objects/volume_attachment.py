@@ -6,6 +6,7 @@ from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import fences as fences_db
 from attachd.db import models
+from attachd.drivers import base as drivers_base
 from attachd.i18n import _
 from attachd.objects import base
 from attachd.objects import fields
@@ -264,9 +265,7 @@ class VolumeAttachment(base.AttachdPersistentObject, base.AttachdObject):
     @property
     def connection_key(self):
         """What identifies this attachment's host connection: the initiator, else host."""
-        if not self.connector:
-            return None
-        return self.connector.get('initiator') or self.connector.get('host')
+        return drivers_base.connection_key(self.connector)
 
     def shared_connections(self, siblings=None):
         """Ids of the volume's other live attachments that use the same host connection.

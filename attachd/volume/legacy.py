@@ -6,6 +6,7 @@ connector instead of by id.
 from oslo_utils import excutils
 
 from attachd import exception
+from attachd.drivers import base as drivers_base
 from attachd.i18n import _
 from attachd.objects import fence as fence_obj
 from attachd.objects import fields
@@ -14,10 +15,6 @@ from attachd.volume import attach
 from attachd.volume import clients
 
 AttachStatus = fields.VolumeAttachStatus
-
-def _connection_key(connector):
-    return (connector or {}).get('initiator') or (connector or {}).get('host')
-
 
 def _live(context, volume):
     return list(attachment_obj.VolumeAttachmentList.get_all_by_volume(context, volume.id))
@@ -28,7 +25,7 @@ def find_for_connector(context, volume, connector, live=None):
 
     :param live: the volume's live attachments, when the caller read them already.
     """
-    key = _connection_key(connector)
+    key = drivers_base.connection_key(connector)
     for attachment in live if live is not None else _live(context, volume):
         if key is not None and attachment.connection_key == key:
             return attachment
