@@ -19,7 +19,6 @@ from attachd import exception
 from attachd import objects
 from attachd import version
 from attachd.conf import CONF
-from attachd.db import migration
 from attachd.i18n import _
 
 # Exit status of a configuration mistake (argparse uses 2 for command-line mistakes too).
@@ -52,6 +51,10 @@ def check_database(conf=CONF):
     command instead of a traceback from each of them. A pool-less engine, disposed of at
     once, so that processes forked afterwards (attachd-api's workers) share no connection.
     """
+    # Imported here: alembic (with mako and pygments) holds 10 MB in every process that
+    # imports it, and only the commands that check or change the schema need it, not the
+    # long-running attachd-manager, which imports this module too.
+    from attachd.db import migration
     engine = sqlalchemy.create_engine(conf.database.connection, poolclass=sa_pool.NullPool)
     try:
         current = migration.version(engine)

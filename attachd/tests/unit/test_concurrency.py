@@ -70,6 +70,14 @@ class ManagerFootprintTest(base.TestCase):
             import attachd.manager.service
         ''', ['keystonemiddleware', 'keystoneauth1']))
 
+    def test_manager_does_not_load_alembic(self):
+        # alembic with mako and pygments: 10 MB; only attachd-manage, attachd-status,
+        # attachd-api's start-up check and attachd-all (which upgrades) use it.
+        self.assertEqual('[]', self._loaded('''
+            import attachd.cmd.manager
+            import attachd.manager.service
+        ''', ['alembic', 'mako', 'pygments']))
+
     def test_gunicorn_master_loads_only_the_worker_class(self):
         # The master imports attachd-api's worker class; waitress and oslo.config are the
         # workers' (4.4 MB in the master).
