@@ -1,13 +1,26 @@
 """The request context: who is calling, for which project, with which roles."""
 
 import copy
+import sys
 
+from oslo_config import cfg
 from oslo_context import context as o_context
 from oslo_db.sqlalchemy import enginefacade
 
 from attachd.conf import CONF
 
-_ksm_options_registered = False
+# KEYSTONEMIDDLEWARE'S OPTION UNDER NOAUTH: the same option (name, type and default), so
+# that ``[keystone_authtoken] service_token_roles`` means under noauth what it means with
+# Keystone, without importing keystonemiddleware.auth_token: 13.8 MB and 232 modules
+# (keystoneclient, oauthlib, osprofiler, dogpile) in each API worker and in attachd-all,
+# measured after the application was loaded, for a library that validates no token there.
+_NOAUTH_SERVICE_TOKEN_ROLES = cfg.ListOpt(
+    'service_token_roles', default=['service'],
+    help='Roles of a service token (X-Service-Token) that make its caller a service. Under '
+         'auth_strategy = noauth attachd registers this copy of keystonemiddleware\'s '
+         'option; with keystone, keystonemiddleware\'s own applies.')
+_KSM_MODULE = 'keystonemiddleware.auth_token'
+_service_token_roles_registered = False
 
 
 def service_token_roles():
@@ -15,14 +28,18 @@ def service_token_roles():
     noauth too (attachd.api.middleware.NoAuth), so that Cinder's configuration of service
     roles works unchanged.
 
-    keystonemiddleware registers it when ``keystonemiddleware.auth_token`` is imported;
-    that import costs about 21 MB of memory (keystoneclient, oauthlib, ...), so it happens
-    here, on first use, in the API process only: a manager never judges a caller.
+    Registered on first use: keystonemiddleware's own when the API authenticates with
+    Keystone (or keystonemiddleware is loaded already); under noauth, an equal option of
+    attachd's (:data:`_NOAUTH_SERVICE_TOKEN_ROLES`). A manager never judges a caller and
+    registers neither.
     """
-    global _ksm_options_registered
-    if not _ksm_options_registered:
-        CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
-        _ksm_options_registered = True
+    global _service_token_roles_registered
+    if not _service_token_roles_registered:
+        if CONF.api.auth_strategy == 'keystone' or _KSM_MODULE in sys.modules:
+            CONF.import_group('keystone_authtoken', _KSM_MODULE)
+        else:
+            CONF.register_opt(_NOAUTH_SERVICE_TOKEN_ROLES, group='keystone_authtoken')
+        _service_token_roles_registered = True
     return CONF.keystone_authtoken.service_token_roles
 
 

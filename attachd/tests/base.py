@@ -83,6 +83,9 @@ class TestCase(base.BaseTestCase):
         CONF([], project='attachd', default_config_files=[])
         # keystonemiddleware's options, which the API registers on first use
         # (attachd.context.service_token_roles): tests may override them before that.
+        # The library's own, loaded first: tests of both auth strategies share a process,
+        # and noauth's copy of the option, registered first, would refuse the library's.
+        CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
         a_context.service_token_roles()
         self.state_path = self.useFixture(fixtures.TempDir()).path
         self.flags(state_path=self.state_path)

@@ -86,6 +86,40 @@ class ManagerFootprintTest(base.TestCase):
         ''', ['waitress', 'oslo_config', 'attachd.conf']))
 
 
+class NoauthFootprintTest(base.TestCase):
+    def test_noauth_api_reads_service_roles_without_keystonemiddleware(self):
+        # keystonemiddleware.auth_token: 13.8 MB per API worker; under noauth attachd
+        # registers its own copy of [keystone_authtoken] service_token_roles, and the
+        # configured value still gives Nova's service token its roles.
+        config = os.path.join(self.state_path, 'attachd.conf')
+        with open(config, 'w') as f:
+            f.write('[api]\nauth_strategy = noauth\n'
+                    '[database]\nconnection = sqlite:///%s/a.sqlite\n'
+                    '[keystone_authtoken]\nservice_token_roles = nova-service\n'
+                    % self.state_path)
+        code = textwrap.dedent('''
+            import sys
+            import webob
+            from attachd.wsgi import api
+            from attachd import context
+            from attachd.api import middleware
+            seen = []
+            def app(environ, start_response):
+                seen.append(context.RequestContext.from_environ(environ))
+                start_response('204 No Content', [])
+                return []
+            webob.Request.blank('/', headers={'X-Auth-Token': 'u:p',
+                                              'X-Service-Token': 'nova:svc'}
+                                ).call_application(middleware.NoAuth(app))
+            print(seen[0].service_roles, seen[0].is_service,
+                  sorted(m for m in sys.modules if m.startswith('keystonemiddleware')))
+        ''')
+        result = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                                text=True, timeout=120, check=True,
+                                env=dict(os.environ, ATTACHD_CONFIG_FILE=config))
+        self.assertEqual("['nova-service'] True []", result.stdout.splitlines()[-1])
+
+
 # Prints the eventlet modules a process imported (blocked ones count as not imported).
 EVENTLET_MODULES = '''
 print(sorted(name for name, module in sys.modules.items()
