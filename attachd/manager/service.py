@@ -129,8 +129,12 @@ class ManagerService:
                                            **self.cluster.manager_kwargs())
         self.manager.reconcile_exports(self.context)
         self.manager.recover(self.context)
-        self._register(driver)
+        # Serving first: the API takes a manager whose service row heartbeats for one that
+        # answers. On a manager's first start its server queue does not exist until the
+        # server declares it, and the broker drops what is sent to it before (a volume
+        # create cast in that window was lost, a call timed out).
         self._serve()
+        self._register(driver)
         self._start_loop(self._heartbeat, CONF.manager.report_interval)
         self._start_loop(self._periodic_tasks, self._periodic_interval())
         if CONF.api.idempotency_purge_interval:

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 
+import fixtures
 import oslo_messaging as messaging
 from oslo_utils import timeutils
 
@@ -49,6 +50,31 @@ class RabbitManagerTest(RabbitMixin, test_local.LocalManagerTest):
                                 self.ctx, volume, attachment, mbase.connector())
         self.assertEqual(500, exc.code)
         self.assertIn('Connecting of volume %s failed' % volume.id, str(exc))
+
+    def test_a_cast_sent_once_the_row_is_up_is_served(self):
+        # On a first start the server queue is new: a row written before the server
+        # declared it let the API send casts that the broker dropped.
+        self._stop(self.svc)
+        self.flags(host='rpc-%s' % uuid.uuid4().hex[:12])
+        self.host = rpc_host = self.conf.host
+        volumes = []
+        original_create = service_obj.Service.create
+
+        def create_then_cast(row):
+            original_create(row)
+            # The API sees the manager up from here on. (A volume made before the start
+            # would be created by the manager's start-up recovery, whatever the cast.)
+            volumes.append(self.volume(status=mbase.VolumeStatus.CREATING))
+            self.api().create_volume(self.ctx, volumes[0])
+        self.useFixture(fixtures.MockPatchObject(service_obj.Service, 'create',
+                                                 create_then_cast))
+        self.start_manager('fake', driver=self.driver)
+        self.assertEqual(rpc_host, volumes[0].host.split('@')[0])
+        # Well within [manager] recover_after, after which the periodic recovery would
+        # create it anyway.
+        self.assertTrue(mbase.wait_for(
+            lambda: self.reload(volumes[0]).status == mbase.VolumeStatus.AVAILABLE,
+            timeout=10))
 
     def test_unsupported_version_is_refused_by_the_server(self):
         volume = self.volume()
