@@ -13,11 +13,13 @@ once its backend matches the database:
    volumes, remove those no live attachment owns; then finish the volumes left
    ``creating``, ``deleting`` or ``downloading`` (``Manager.recover``: their requests
    were casts, which a broker restart or the manager's death loses);
-3. register or update its row in ``services`` (binary ``attachd-manager``, host, backend,
-   capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds;
-4. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
+3. serve: an oslo.messaging RPC server (threading executor, topic ``attachd-manager``,
    server ``<host>@<backend>``) when ``[DEFAULT] transport_url`` is set, else the
    in-process path of ``attachd.common.rpc``;
+4. register or update its row in ``services`` (binary ``attachd-manager``, host, backend,
+   capabilities, versions) and heartbeat every ``[manager] report_interval`` seconds. Only
+   now: the API takes a manager whose row heartbeats for one that answers, and until the
+   server declared its queue the broker drops what is sent to it;
 5. periodic work on its own thread: reclaiming abandoned reservations
    (``[attachments] reservation_timeout``), re-creating exports the backend lost, and
    finishing volumes whose request was lost while it ran (``[manager] recover_after``);
