@@ -49,6 +49,8 @@ GiB = 1024 ** 3
 VOLUME_PREFIX = 'volume-'
 IDENTITY_PREFIX = 'attachd-'
 IDENTITY_METADATA = 'attachd.identity.'
+# How often create_volume makes an image again whose id clashes with another's.
+ID_ATTEMPTS = 5
 
 OPTS = [
     cfg.StrOpt('rbd_pool',
@@ -136,6 +138,8 @@ class RbdDriver(base.ConnectorDriver):
         self._rbd = None
         self._cluster = None
         self._connect_lock = threading.Lock()
+        #: Names of the images found clashing at start-up (:meth:`do_setup`).
+        self._unconfinable = set()
 
     # --- the cluster ----------------------------------------------------------------------
 
@@ -207,8 +211,22 @@ class RbdDriver(base.ConnectorDriver):
     # --- volumes --------------------------------------------------------------------------
 
     def do_setup(self):
-        self._bindings()
-        self._ioctx().close()
+        """Check the pool, and find the images whose ids clash (:meth:`_clashing`) once:
+        those made by attachd before it checked at creation, or by other tools."""
+        _rados, rbd = self._bindings()
+        with self._ioctx() as ioctx:
+            ids = sorted((image['id'], image['name']) for image in rbd.RBD().list2(ioctx))
+        unconfinable = set()
+        # Sorted, an id is followed by the ids it is a prefix of.
+        for index, (image_id, name) in enumerate(ids):
+            for other_id, other in ids[index + 1:]:
+                if not other_id.startswith(image_id):
+                    break
+                if other_id != image_id:
+                    LOG.error('The ids of images %s and %s clash: no access to either is '
+                              'granted', name, other)
+                    unconfinable.update((name, other))
+        self._unconfinable = unconfinable
 
     def capabilities(self):
         caps = base.Capabilities(protocol='ceph', shared_targets=False, multiattach=True,
@@ -225,20 +243,53 @@ class RbdDriver(base.ConnectorDriver):
     def create_volume(self, volume):
         """Create the image. A multiattach volume's image has no exclusive lock (nor the
         features that need it): hosts writing at once would pass the lock back and forth;
-        as Cinder does."""
+        as Cinder does.
+
+        An image whose id clashes with another image's (:meth:`_id_clash`) is removed and
+        made again, with a new id: the identities of its connections could not be limited
+        to it.
+        """
         _rados, rbd = self._bindings()
         features = rbd.RBD_FEATURE_LAYERING if volume.multiattach else None
+        name = self.image_name(volume)
         with self._ioctx() as ioctx:
-            try:
-                rbd.RBD().create(ioctx, self.image_name(volume), volume.size * GiB,
-                                 old_format=False, features=features)
-            except rbd.ImageExists:
-                raise exception.DriverError(reason=_('the image of volume %s already '
-                                                     'exists') % volume.id)
-        LOG.debug('Created image %s/%s (%d GiB)', self.options.rbd_pool,
-                  self.image_name(volume), volume.size)
-        return {'provider_location': '%s/%s' % (self.options.rbd_pool,
-                                                self.image_name(volume))}
+            for _attempt in range(ID_ATTEMPTS):
+                try:
+                    rbd.RBD().create(ioctx, name, volume.size * GiB, old_format=False,
+                                     features=features)
+                except rbd.ImageExists:
+                    raise exception.DriverError(reason=_('the image of volume %s already '
+                                                         'exists') % volume.id)
+                other = self._id_clash(ioctx, name)
+                if other is None:
+                    break
+                LOG.warning('The id of image %s clashes with that of image %s; making it '
+                            'again', name, other)
+                rbd.RBD().remove(ioctx, name)
+            else:
+                raise exception.DriverError(reason=_(
+                    'the image of volume %(id)s got an id that clashes with another '
+                    'image\'s %(n)d times') % {'id': volume.id, 'n': ID_ATTEMPTS})
+        LOG.debug('Created image %s/%s (%d GiB)', self.options.rbd_pool, name, volume.size)
+        return {'provider_location': '%s/%s' % (self.options.rbd_pool, name)}
+
+    @staticmethod
+    def _clashing(one, other):
+        """True when the image ids ``one`` and ``other`` clash: capabilities match object
+        names by prefix (``rbd_header.<id>``), and image ids have no fixed length."""
+        return one != other and (one.startswith(other) or other.startswith(one))
+
+    def _id_clash(self, ioctx, name):
+        """The name of another image of the pool whose id clashes with that of image
+        ``name`` (:meth:`_clashing`), or None. Lists the pool: called when an image is
+        made, not when access is granted."""
+        _rados, rbd = self._bindings()
+        images = {image['name']: image['id'] for image in rbd.RBD().list2(ioctx)}
+        image_id = images.get(name)
+        if image_id is None:
+            return None
+        return next((other for other, other_id in sorted(images.items())
+                     if other != name and self._clashing(image_id, other_id)), None)
 
     def delete_volume(self, volume):
         """Revoke every identity of the volume, then remove its image."""
@@ -267,6 +318,7 @@ class RbdDriver(base.ConnectorDriver):
         _rados, rbd = self._bindings()
         entity = identity_name(volume.id, connector)
         name = self.image_name(volume)
+        self._check_confinable(name)
         try:
             with rbd.Image(ioctx, name) as image:
                 image_id = image.id()
@@ -275,22 +327,18 @@ class RbdDriver(base.ConnectorDriver):
         except rbd.ImageNotFound:
             raise exception.ConnectionFailure(volume_id=volume.id,
                                               reason=_('its image is missing'))
-        self._check_unique_id(ioctx, name, image_id)
         caps = image_caps(self.options.rbd_pool, name, image_id)
         keys = self._mon_command('auth get-or-create', entity=entity, caps=caps)
         LOG.info('Granted %s access to the image of volume %s', entity, volume.id)
         return entity, '[%s]\n\tkey = %s\n' % (entity, keys[0]['key'])
 
-    def _check_unique_id(self, ioctx, name, image_id):
-        """Refuse to grant when another image's id starts with this one's: capabilities
-        match objects by prefix, and image ids have no fixed length."""
-        _rados, rbd = self._bindings()
-        for other in rbd.RBD().list2(ioctx):
-            if other['name'] != name and other['id'].startswith(image_id):
-                raise exception.DriverError(reason=_(
-                    'image %(other)s has an id that starts with the id of %(name)s: '
-                    'access to one image cannot be limited to it') % {'other': other['name'],
-                                                                      'name': name})
+    def _check_confinable(self, name):
+        """Refuse to grant access to an image found clashing at start-up
+        (:meth:`do_setup`); images made since were checked when they were made."""
+        if name in self._unconfinable:
+            raise exception.DriverError(reason=_(
+                'image %s has an id that clashes with another image\'s: access to it '
+                'cannot be limited to it') % name)
 
     def _revoke(self, ioctx, volume, entity):
         """Remove ``entity``'s key, then cut its open sessions; forget it last."""

@@ -9,6 +9,7 @@ guide documents (:data:`ceph.ATTACHD_CAPS`).
 """
 
 import os
+import struct
 import subprocess
 import tempfile
 import threading
@@ -25,9 +26,10 @@ from attachd.tests.functional import ceph
 from attachd.tests.functional.manager import base as mbase
 
 try:
+    import rados
     import rbd as librbd
 except ImportError:
-    librbd = None
+    rados = librbd = None
 
 HOST_A = {'host': 'compute1', 'ip': '127.0.0.1', 'platform': 'x86_64', 'os_type': 'linux',
           'multipath': False, 'do_local_attach': False}
@@ -288,6 +290,73 @@ class RbdDriverTest(CephTestCase):
         self._stop(self.svc)
         self.svc = self.start_manager('rbd')
         self.assertIn(entity, self.cluster.ceph('auth', 'ls'))
+
+    def _image_id(self, volume):
+        with self.driver._ioctx() as ioctx:
+            with self.driver._open(ioctx, volume, read_only=True) as image:
+                return image.id()
+
+    def _fake_directory_entry(self, name, image_id):
+        """An image in the pool's directory, as ``rbd ls`` and list2 see it (no objects):
+        Ceph picks image ids itself, so a clash has to be written by hand."""
+        def encoded(text):
+            return struct.pack('<I', len(text)) + text.encode()
+        cluster = self.cluster.admin_rados()
+        self.addCleanup(cluster.shutdown)
+        ioctx = cluster.open_ioctx(ceph.POOL)
+        self.addCleanup(ioctx.close)
+        keys = ('name_' + name, 'id_' + image_id)
+
+        def write(op_keys, values=None):
+            with rados.WriteOpCtx() as op:
+                if values is None:
+                    ioctx.remove_omap_keys(op, op_keys)
+                else:
+                    ioctx.set_omap(op, op_keys, values)
+                ioctx.operate_write_op(op, 'rbd_directory')
+        write(keys, (encoded(image_id), encoded(name)))
+        self.addCleanup(write, keys)
+
+    def test_images_whose_ids_clash_get_no_access(self):
+        # Capabilities match object names by prefix: an identity for an image whose id
+        # is a prefix of another's would reach that one's header.
+        volume = self.create()
+        clashing = 'volume-%s' % uuid.uuid4()
+        self._fake_directory_entry(clashing, self._image_id(volume) + '0')
+        self._stop(self.svc)
+        self.svc = self.start_manager('rbd')
+        attachment = self.reserve(volume)
+        exc = self.assertRaises(exception.DriverError, self.api().attachment_update,
+                                self.ctx, volume, attachment, HOST_A)
+        self.assertIn('clashes', str(exc))
+        # Found once, at start: a volume without a clash is granted as before.
+        self.attach(self.create(), HOST_A)
+
+    def test_an_image_whose_id_clashes_is_made_again(self):
+        made = []
+        original = self.driver._id_clash
+
+        def first_clashes(ioctx, name):
+            made.append(self.cluster_image_id(ioctx, name))
+            return 'volume-other' if len(made) == 1 else original(ioctx, name)
+        self.useFixture(fixtures.MockPatchObject(self.driver, '_id_clash', first_clashes))
+        volume = self.create()
+        self.assertEqual(2, len(made))
+        self.assertNotEqual(made[0], made[1])
+        self.assertEqual(made[1], self._image_id(volume))
+        self.attach(volume, HOST_A)
+
+    @staticmethod
+    def cluster_image_id(ioctx, name):
+        with librbd.Image(ioctx, name, read_only=True) as image:
+            return image.id()
+
+    def test_clashing_ids(self):
+        clashing = self.driver._clashing
+        self.assertTrue(clashing('abc', 'abcd'))
+        self.assertTrue(clashing('abcd', 'abc'))
+        self.assertFalse(clashing('abc', 'abc'))
+        self.assertFalse(clashing('abc', 'abd'))
 
     def test_concurrent_updates_of_many_volumes(self):
         volumes = [self.create() for _i in range(4)]
