@@ -24,6 +24,8 @@ from attachd.drivers import rbd
 from attachd.tests import base
 from attachd.tests.functional import ceph
 from attachd.tests.functional.manager import base as mbase
+from attachd.volume import clients
+from attachd.volume import fencing
 
 try:
     import rados
@@ -399,3 +401,40 @@ class RbdCinderModeTest(CephTestCase):
         handle = self.brick_handle(info)
         handle.write(PATTERN)
 
+
+
+class RbdFenceTest(CephTestCase):
+    """Fencing a host on the rbd driver: its identity goes and its open sessions are cut,
+    even those of its attachments that share the connection; other hosts keep theirs."""
+
+    def setUp(self):
+        super().setUp()
+        # attachd.volume.fencing uses the process's manager client: one of this test's
+        # transport.
+        clients.reset()
+        self.addCleanup(clients.reset)
+
+    def test_fence_cuts_the_host_and_keeps_the_others(self):
+        volume = self.create(multiattach=True)
+        first, info_a = self.attach(volume, HOST_A, mbase.INSTANCE_A)
+        second, _shared = self.attach(volume, HOST_A, mbase.INSTANCE_B)
+        _kept, info_b = self.attach(volume, HOST_B, '00000000-0000-0000-0000-00000000000c')
+        handle = self.brick_handle(info_a)
+        handle.write(b'before')
+        handle.flush()
+
+        fence = fencing.fence(self.ctx, HOST_A['host'])
+
+        self.assertEqual(sorted([first.id, second.id]), sorted(fence.attachments))
+        handle.seek(0)
+        self.assertRaises(librbd.ConnectionShutdown, handle.write, b'after')
+        self.assertRefused(info_a)
+        self.assertNotIn('client.' + info_a['auth_username'],
+                         self.cluster.ceph('auth', 'ls'))
+        self.assertOpens(info_b)
+        self.assertEqual(['fenced', 'fenced'],
+                         [self.attachment(a.id).attach_status for a in (first, second)])
+        # No new connection for the fenced host while the fence stands.
+        attachment = self.reserve(volume, '00000000-0000-0000-0000-00000000000d')
+        self.assertRaises(exception.HostFenced, self.api().attachment_update,
+                          self.ctx, volume, attachment, HOST_A)
