@@ -39,6 +39,7 @@ import time
 
 from oslo_log import log as logging
 from oslo_service import loopingcall
+from oslo_utils import excutils
 from oslo_utils import timeutils
 from stevedore import driver as stevedore_driver
 
@@ -136,7 +137,11 @@ class ManagerService:
         # server declares it, and the broker drops what is sent to it before (a volume
         # create cast in that window was lost, a call timed out).
         self._serve()
-        self._register(driver)
+        try:
+            self._register(driver)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self.stop()
         self._start_loop(self._heartbeat, CONF.manager.report_interval)
         self._start_loop(self._periodic_tasks, self._periodic_interval())
         if CONF.api.idempotency_purge_interval:

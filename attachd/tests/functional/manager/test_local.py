@@ -7,9 +7,11 @@ from oslo_utils import timeutils
 
 from attachd import exception
 from attachd import notifications
+from attachd.common import rpc
 from attachd.db import api as db_api
 from attachd.drivers import fake
 from attachd.manager import rpcapi
+from attachd.manager import service
 from attachd.objects import fence as fence_obj
 from attachd.objects import service as service_obj
 from attachd.tests import base
@@ -52,6 +54,18 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.start_manager('fake', driver=self.driver)
         rows = service_obj.ServiceList.get_all(self.admin, rpcapi.BINARY, 'fake')
         self.assertEqual([first.uuid], [r.uuid for r in rows])
+
+    def test_a_start_that_cannot_register_stops_serving(self):
+        # It serves before it writes its row (attachd.manager.service): a failed write
+        # must not leave a server answering for a manager that never started.
+        self._stop(self.svc)
+        self.useFixture(fixtures.MockPatchObject(
+            service.ManagerService, '_register',
+            side_effect=exception.DatabaseUnavailable()))
+        svc = service.ManagerService('fake', host=self.host, driver=self.driver)
+        self.assertRaises(exception.DatabaseUnavailable, svc.start)
+        self.assertIsNone(svc.rpc_server)
+        self.assertFalse(rpc.is_local_manager('%s@fake' % self.host))
 
     def test_create_and_delete_volume(self):
         volume = self.volume(status=VolumeStatus.CREATING)
