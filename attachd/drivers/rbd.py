@@ -457,14 +457,21 @@ class RbdDriver(base.ConnectorDriver):
         """Keep exactly the identities of ``connectors``: one granted by an update that
         never recorded its connection is revoked. Ceph keeps identities across restarts,
         so nothing is re-created unless it went missing."""
-        self.create_export(volume, None)
         if not self.options.rbd_connection_identities:
+            self.create_export(volume, None)
             return
+        _rados, rbd = self._bindings()
         wanted = {identity_name(volume.id, c): c for c in connectors
                   if base.connection_key(c)}
         with self._ioctx() as ioctx:
-            with self._open(ioctx, volume, read_only=True) as image:
-                present = set(self._identities(image))
+            # One open checks that the image exists (create_export) and reads its
+            # identities: the start-up reconciliation does this for every attached volume.
+            try:
+                with self._open(ioctx, volume, read_only=True) as image:
+                    present = set(self._identities(image))
+            except rbd.ImageNotFound:
+                raise exception.ExportFailure(volume_id=volume.id,
+                                              reason=_('its image is missing'))
             for entity in sorted(present - set(wanted)):
                 self._revoke(ioctx, volume, entity)
             # Granting is idempotent (get-or-create): an identity someone removed by

@@ -360,6 +360,17 @@ class RbdDriverTest(CephTestCase):
         self.assertFalse(clashing('abc', 'abc'))
         self.assertFalse(clashing('abc', 'abd'))
 
+    def test_reconciling_a_volume_whose_image_went_missing_fails_clearly(self):
+        volume = self.create()
+        self.attach(volume, HOST_A)
+        cluster = self.cluster.admin_rados()
+        self.addCleanup(cluster.shutdown)
+        with cluster.open_ioctx(ceph.POOL) as ioctx:
+            librbd.RBD().remove(ioctx, 'volume-%s' % volume.id)
+        exc = self.assertRaises(exception.ExportFailure, self.driver.ensure_export,
+                                volume, [HOST_A])
+        self.assertIn('its image is missing', str(exc))
+
     def test_concurrent_updates_of_many_volumes(self):
         volumes = [self.create() for _i in range(4)]
         infos = {}
