@@ -513,8 +513,12 @@ class Manager:
         timeout = CONF.attachments.reservation_timeout
         if not timeout:
             return []
+        # In whole seconds, rounded down: MySQL keeps whole seconds (MariaDB truncates,
+        # MySQL rounds), so a reservation made 1.5 s ago could look older than 2 s; a
+        # stored time before the whole second is older than the timeout, whatever the
+        # column's precision. A reservation is never reclaimed early, at most 1 s late.
         older_than = (timeutils.utcnow() - datetime.timedelta(seconds=timeout)).replace(
-            tzinfo=None)
+            tzinfo=None, microsecond=0)
         reclaimed = []
         for attachment in attachment_obj.VolumeAttachmentList.get_reclaimable(
                 context, older_than, host=self.server, cluster_name=self.cluster_name):

@@ -6,11 +6,13 @@ Every repeat must be harmless. Reservations nobody completes are reclaimed by th
 manager's periodic task, and never those of Nova's shelved-offloaded servers.
 """
 
+import datetime
 import time
 
 import fixtures
 import oslo_messaging as messaging
 from oslo_messaging.notify import _impl_test as test_notifier
+from oslo_utils import timeutils
 
 from attachd import notifications
 from attachd.common import rpc
@@ -217,10 +219,29 @@ class ReclaimTest(rbase.ApiTestCase):
         volume = self.volume()
         attachment_id = self.nova.create(volume.id, rbase.instance(1)).json[
             'attachment']['id']
-        # A run or two of the reclaimer (every second) before its two-second timeout.
+        # A run or two of the reclaimer (every second) before its two-second timeout. On
+        # MySQL the reservation's time is stored in whole seconds: the reclaimer must not
+        # take it for older than it is.
         time.sleep(1.5)
         self.assertEqual(200, self.nova.get('/attachments/%s' % attachment_id).status)
         self.assertEqual('reserved', self.reload(volume.id).status)
+
+
+    def test_the_timeout_is_counted_in_whole_seconds_of_age(self):
+        # MySQL stores whole seconds: a reservation made at x.9 s reads back as made at
+        # x s, 0.9 s older than it is.
+        timeutils.set_time_override(datetime.datetime(2026, 1, 1, 12, 0, 0, 900000))
+        self.addCleanup(timeutils.clear_time_override)
+        volume = self.volume()
+        attachment_id = self.nova.create(volume.id, rbase.instance(1)).json[
+            'attachment']['id']
+        path = '/attachments/%s' % attachment_id
+        timeutils.advance_time_seconds(1.5)
+        self.service.manager.reclaim_reservations(self.admin_ctx)
+        self.assertEqual(200, self.nova.get(path).status)
+        timeutils.advance_time_seconds(1.5)
+        self.service.manager.reclaim_reservations(self.admin_ctx)
+        self.assertFault(self.nova.get(path), 404)
 
 
 class ReclaimPostgreSQLTest(base.PostgreSQLMixin, ReclaimTest):
