@@ -31,7 +31,12 @@ Status = fields.IdempotencyKeyStatus
 
 
 def _in(seconds):
-    return db_api.utcnow() + datetime.timedelta(seconds=seconds)
+    """``seconds`` from now, rounded up to the whole second: MySQL keeps whole seconds
+    (MariaDB truncates), and a lease or replay window stored shorter would end early."""
+    moment = db_api.utcnow() + datetime.timedelta(seconds=seconds)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + datetime.timedelta(seconds=1)
+    return moment
 
 
 @base.AttachdObjectRegistry.register

@@ -4,8 +4,11 @@ and MySQL: the rows say how many volumes, attachments and keys each case made.""
 import datetime
 import threading
 
+from oslo_utils import timeutils
 import sqlalchemy as sa
 
+from attachd import context as a_context
+from attachd import exception
 from attachd.db import api as db_api
 from attachd.db import idempotency as db_idempotency
 from attachd.db import models
@@ -189,6 +192,19 @@ class IdempotencyTestMixin:
         self.assertEqual(200, nova.status, nova)
         self.assertFault(self._attach(volume.id, 'nova'), 422)
         self.assertEqual(1, len(self.all_attachment_rows(volume.id)))
+
+    def test_a_lease_never_ends_early_whatever_the_column_precision(self):
+        # MySQL keeps whole seconds: a lease ending at x.9 s, stored as x s, ended early.
+        self.flags(idempotency_lease=2, group='api')
+        timeutils.set_time_override(datetime.datetime(2026, 1, 1, 12, 0, 0, 900000))
+        self.addCleanup(timeutils.clear_time_override)
+        ctx = a_context.RequestContext(user_id='user', project_id=rbase.PROJECT_A)
+        key_obj.IdempotencyKey.claim(ctx, 'lease', 'f' * 64)
+        timeutils.advance_time_seconds(1.5)
+        self.assertRaises(exception.IdempotencyKeyInProgress,
+                          key_obj.IdempotencyKey.claim, ctx, 'lease', 'f' * 64)
+        timeutils.advance_time_seconds(1.5)
+        self.assertFalse(key_obj.IdempotencyKey.claim(ctx, 'lease', 'f' * 64).is_completed)
 
     def test_claims_race_on_the_database(self):
         """The insert-first claim itself: of many claims of one key, one wins."""
