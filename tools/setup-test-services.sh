@@ -95,4 +95,12 @@ CREATE DATABASE IF NOT EXISTS openstack_citest;
 FLUSH PRIVILEGES;
 SQL
 
+# The race tests send 64 requests at once through one in-process API, each thread holding
+# a connection (attachd keeps one per thread), and stestr runs two such processes at a
+# time: MariaDB's default of 151 connections was once exceeded ("Too many connections").
+# Until MariaDB restarts; raised only, never lowered.
+if [ "$(mysql --user=root -N -e 'SELECT @@GLOBAL.max_connections')" -lt 500 ]; then
+    mysql --user=root -e 'SET GLOBAL max_connections = 500'
+fi
+
 log "PostgreSQL, MariaDB, RabbitMQ ready; openstack_citest provisioned; tgt $(tgtadm --version 2>/dev/null || echo installed); $(ceph --version | cut -d' ' -f1-3)"

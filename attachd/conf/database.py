@@ -15,7 +15,8 @@ DEFAULT_CONNECTION = 'sqlite:///$state_path/attachd.sqlite'
 # process then opened and closed a PostgreSQL connection (a new server process) several
 # times a second (0.7 sessions per attach cycle at 16 clients in attachd-bench, 35 a second).
 # 0 keeps every connection a process opened: as many as it ever had threads using the
-# database at once, still bounded by max_overflow.
+# database at once. (SQLAlchemy ignores max_overflow with a pool size of 0: the threads are
+# the bound.)
 DEFAULT_MAX_POOL_SIZE = 0
 
 
