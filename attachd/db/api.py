@@ -456,17 +456,6 @@ _CONNECT = sa.update(_ATT).where(
     mountpoint=sa.bindparam('new_mountpoint'), attach_time=sa.bindparam('now'),
     attach_mode=sa.bindparam('new_mode'),
     connection_info=sa.bindparam('new_connection_info'), updated_at=sa.bindparam('now'))
-# os-complete's volume update, which takes the volume's row lock itself: an attached
-# attachment comes first in Cinder's precedence, so whatever the other attachments, the
-# volume becomes attached, and in-use if its status is attachment-driven
-# (_recompute_volume_status's rule for this one case; a volume that is attached cannot be
-# left available, so migrations and uploads play no part).
-_COMPLETE_VOLUME = sa.update(_VOL).where(
-    _VOL.c.id == sa.bindparam('volume_id'), _VOL.c.deleted == sa.false()).values(
-    status=sa.case((_VOL.c.status.in_(VolumeStatus.ATTACHMENT_DRIVEN),
-                    statuses.volume_status_for(AttachStatus.ATTACHED)),
-                   else_=_VOL.c.status),
-    attach_status=AttachStatus.ATTACHED, updated_at=sa.bindparam('now'))
 _COMPLETE = sa.update(_ATT).where(
     _ATT.c.id == sa.bindparam('attachment_id'),
     _ATT.c.volume_id == sa.bindparam('of_volume_id'),
@@ -1357,22 +1346,20 @@ def attachment_connected(context, attachment_id, connector, connection_info, val
 def attachment_complete(context, attachment_id, volume_id=None):
     """Mark an attachment ``attached`` and recompute its volume's status.
 
-    The volume's row is updated first, which takes its lock (as every transaction that
-    changes its attachments does first), then the attachment; a missing one rolls both
-    back.
-
     :param volume_id: the attachment's volume, when the caller knows it (saves a query).
     """
     with _writer_connection(context) as conn:
         if volume_id is None:
             volume_id = _attachment_volume_id(conn, attachment_id)
-        now = _now()
-        if conn.execute(_COMPLETE_VOLUME, {'volume_id': volume_id, 'now': now}).rowcount != 1:
-            raise exception.VolumeNotFound(volume_id=volume_id)
+        volume = _lock_volume(conn, volume_id)
         if conn.execute(_COMPLETE, {'attachment_id': attachment_id,
                                        'of_volume_id': volume_id,
-                                       'now': now}).rowcount != 1:
+                                       'now': _now()}).rowcount != 1:
             raise exception.VolumeAttachmentNotFound(attachment_id=attachment_id)
+        # The volume now has a live attached attachment, and attached comes first in
+        # Cinder's precedence: the other attachments cannot change the result, so they
+        # are not read.
+        _recompute_volume_status(conn, volume_id, volume, [AttachStatus.ATTACHED])
 
 
 # attachment_destroy's default: delete whatever connection the attachment has.

@@ -39,15 +39,14 @@ CONNECTOR = {'platform': 'x86_64', 'os_type': 'linux', 'ip': '192.0.2.10',
 #   connector's host is not fenced in the same statement; the recorded connection (volume
 #   lock, locking read, update, connector specs, volume status) and the manager's liveness
 #   row, read at most once a second;
-# - complete: the attachment with its volume; the volume's status (which takes its lock),
-#   then the attachment's CAS;
+# - complete: the attachment with its volume; volume lock, CAS, volume status;
 # - show: the attachment with its volume, its admin metadata and its attachments;
 # - delete: the attachment with its volume's attachments; the manager's read of the other
 #   connections; volume lock, locking read, CAS, connector specs, volume status.
 BUDGET = {
     'create': 3,
     'update': 8,
-    'complete': 3,
+    'complete': 4,
     'show': 1,
     'delete': 7,
     'list': 1,
