@@ -10,6 +10,7 @@ def connection_key(connector):
         return None
     return connector.get('initiator') or connector.get('host')
 
+
 class Capabilities(dict):
     """What a backend can do; keys: protocol, shared_targets, multiattach,
     free_capacity_gb, total_capacity_gb."""

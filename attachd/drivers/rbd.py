@@ -222,7 +222,7 @@ class RbdDriver(base.ConnectorDriver):
             for other_id, other in ids[index + 1:]:
                 if not other_id.startswith(image_id):
                     break
-                if other_id != image_id:
+                if self._clashing(image_id, other_id):
                     LOG.error('The ids of images %s and %s clash: no access to either is '
                               'granted', name, other)
                     unconfinable.update((name, other))
