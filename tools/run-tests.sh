@@ -36,6 +36,12 @@ def count(name):
     return int(m.group(1)) if m else 0
 print('tests: %d passed, %d failed, %d skipped' % (count('Passed'), count('Failed'),
                                                    count('Skipped')))
+# The failed tests by name, so that the tail of a long log says which.
+if count('Failed'):
+    failing = subprocess.run(['.tox/py3/bin/stestr', 'failing', '--list'],
+                             capture_output=True).stdout.decode()
+    for name in sorted(set(failing.split())):
+        print('failed: %s' % name)
 PY
 fi
 exit $status
