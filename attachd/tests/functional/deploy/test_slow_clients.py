@@ -9,9 +9,11 @@ import time
 from attachd.tests.functional.deploy import base
 
 SLOW_CLIENTS = 200
-# Every other client is answered within this (it takes milliseconds when nothing holds
-# the threads; gunicorn's gthread worker left every probe waiting until they closed).
-ANSWERED_WITHIN = 1.0
+# Every other client is answered within this. It takes milliseconds when nothing holds
+# the threads; a starved probe waits until the slow clients go away, which they do not
+# before the probe's own 10 s timeout (gunicorn's gthread worker did that). The margin is
+# for a loaded CI machine, where two test workers share two cores.
+ANSWERED_WITHIN = 3.0
 
 
 def get(port, path, timeout=10):
