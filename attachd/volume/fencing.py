@@ -8,11 +8,12 @@ The order makes it race-free:
    its lock of the host before it grants access at the backend, and the statement that
    records a connection carries ``NOT EXISTS (fence)`` in its WHERE (a grant that raced
    past the first check is undone by the manager when the second refuses it).
-2. Every backend's manager that is up, and every backend with attachments on the host,
-   gets ``fence_host``: under the same host lock (so no grant to the host is half done)
-   it reads its attachments on the host, revokes their access (tgt: unbinds the
+2. Every backend's manager that is up gets ``fence_host``: under the same host lock (so
+   no grant to the host is half done) it reads its attachments on the host (a cluster
+   member: those of every volume of its cluster), revokes their access (tgt: unbinds the
    initiator and drops its sessions) and marks them ``fenced``, which releases their
-   volumes (see :meth:`VolumeAttachment.fence`).
+   volumes (see :meth:`VolumeAttachment.fence`). Attachments left unfenced after that
+   belong to a backend whose manager is down or failed: the fence is incomplete.
 
 A repeated fence runs step 2 again. Nothing can have connected to the host meanwhile, so
 it only takes up what a failed attempt left (a backend whose manager was down).
@@ -66,16 +67,17 @@ def fence(context, host):
     # A manager that is up may be granting access to the host right now, for a volume
     # that has no attachment on it yet: each is asked, not only the backends that hold
     # attachments on the host today.
-    backends = set(managers) | fence.backends_with_attachments()
     failed = {}
-    for backend in sorted(backends):
-        if backend not in managers:
-            failed[backend] = exception.ManagerUnavailable(backend=backend)
-            continue
+    for backend in sorted(managers):
         try:
             manager_api.fence_host(context, backend, host)
         except exception.AttachdException as exc:
             failed[backend] = exc
+    # Read once they answered: a member of a cluster fences the host's attachments of
+    # every volume of the cluster, those another member placed included, so a backend
+    # whose manager is down is incomplete only if attachments of its volumes are left.
+    for backend in fence.backends_with_attachments() - set(managers):
+        failed[backend] = exception.ManagerUnavailable(backend=backend)
     fence.load_attachments()
     if created:
         LOG.warning('Host %s fenced: attachments %s', host, ', '.join(fence.attachments))

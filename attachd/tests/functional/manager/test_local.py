@@ -9,15 +9,18 @@ from attachd import exception
 from attachd import notifications
 from attachd.common import rpc
 from attachd.db import api as db_api
+from attachd.drivers import base as base_driver
 from attachd.drivers import fake
 from attachd.manager import rpcapi
 from attachd.manager import service
 from attachd.objects import fence as fence_obj
 from attachd.objects import service as service_obj
+from attachd.objects import volume as volume_obj
 from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase
 from attachd.volume import attach
 from attachd.volume import clients
+from attachd.volume import fencing
 
 VolumeStatus = mbase.VolumeStatus
 AttachStatus = mbase.AttachStatus
@@ -378,3 +381,68 @@ class LocalManagerTest(mbase.ManagerTestMixin, base.DbTestCase):
         # The reservation itself is untouched.
         self.assertEqual(AttachStatus.RESERVED,
                          self.attachment(orphan_attachment.id).attach_status)
+
+
+class FenceWithAManagerDownTest(mbase.ManagerTestMixin, base.DbTestCase):
+    """POST /fences while a manager that placed volumes is down: what it answers depends
+    on whether another manager could reach those volumes."""
+
+    def setUp(self):
+        super().setUp()
+        # One backend two managers may share (a cluster's shared storage).
+        self.driver = fake.FakeDriver(self.conf, 'fake')
+
+    def start_node(self, node):
+        svc = service.ManagerService('fake', host=node, driver=self.driver).start()
+        self.services.append(svc)
+        self.addCleanup(self._stop, svc)
+        return svc
+
+    def attach_on_compute1(self, node, cluster_name=None):
+        volume = volume_obj.Volume(self.ctx, size=1, project_id='project', user_id='user',
+                                   status=VolumeStatus.AVAILABLE,
+                                   attach_status=AttachStatus.DETACHED,
+                                   host='%s@fake' % node, cluster_name=cluster_name)
+        volume.create()
+        attachment, _info = self.attach(volume, mbase.connector())
+        self.assertIn(base_driver.connection_key(mbase.connector()),
+                      self.driver.connections[volume.id])
+        return volume, attachment
+
+    def test_a_live_member_of_the_cluster_completes_the_fence(self):
+        self.flags(cluster='cluster1')
+        node_a = self.start_node('node-a')
+        self.start_node('node-b')
+        volume, attachment = self.attach_on_compute1('node-a', 'cluster1@fake')
+        # node-a goes down: its service row is marked down and it no longer answers.
+        self._stop(node_a)
+
+        fence = fencing.fence(self.admin, 'compute1')
+
+        self.assertEqual([attachment.id], fence.attachments)
+        self.assertEqual(AttachStatus.FENCED, self.attachment(attachment.id).attach_status)
+        self.assertEqual(set(), self.driver.connections.get(volume.id, set()))
+        self.assertEqual(VolumeStatus.AVAILABLE, self.reload(volume).status)
+
+    def test_a_manager_down_alone_leaves_the_fence_incomplete_until_it_is_back(self):
+        node_a = self.start_node('node-a')
+        self.start_node('node-b')
+        volume, attachment = self.attach_on_compute1('node-a')
+        self._stop(node_a)
+
+        exc = self.assertRaises(exception.FenceIncomplete, fencing.fence, self.admin,
+                                'compute1')
+        self.assertEqual(503, exc.code)
+        self.assertIn('node-a@fake', str(exc))
+        self.assertNotIn('node-b@fake', str(exc))
+        # The fence stands: no new connection for the host, whatever the backend.
+        self.assertTrue(fence_obj.Fence.get_by_host(self.admin, 'compute1'))
+        # Nobody could revoke that connection: it is still there, and not called fenced.
+        self.assertIn(base_driver.connection_key(mbase.connector()),
+                      self.driver.connections[volume.id])
+        self.assertEqual(AttachStatus.ATTACHED, self.attachment(attachment.id).attach_status)
+
+        self.start_node('node-a')
+        fence = fencing.fence(self.admin, 'compute1')
+        self.assertEqual([attachment.id], fence.attachments)
+        self.assertEqual(set(), self.driver.connections.get(volume.id, set()))
