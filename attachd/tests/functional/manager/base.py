@@ -51,8 +51,9 @@ class ManagerTestMixin:
     def configure(self):
         """Set options before anything starts (subclasses pick the transport here)."""
 
-    def start_manager(self, backend='fake', driver=None):
-        svc = service.ManagerService(backend, host=self.host, driver=driver).start()
+    def start_manager(self, backend='fake', driver=None, host=None):
+        """Start the manager of ``backend`` on node ``host`` (default the test case's)."""
+        svc = service.ManagerService(backend, host=host or self.host, driver=driver).start()
         self.services.append(svc)
         self.addCleanup(self._stop, svc)
         return svc
@@ -63,11 +64,14 @@ class ManagerTestMixin:
             self.services.remove(svc)
 
     def volume(self, backend='fake', status=VolumeStatus.AVAILABLE, multiattach=False,
-               size=1):
+               size=1, host=None, cluster_name=None):
+        """A volume placed by the manager of ``backend`` on node ``host`` (default the
+        test case's), in cluster ``cluster_name`` if given."""
         vol = volume_obj.Volume(self.ctx, size=size, project_id='project', user_id='user',
                                 status=status, attach_status=AttachStatus.DETACHED,
                                 multiattach=multiattach,
-                                host='%s@%s' % (self.host, backend))
+                                host='%s@%s' % (host or self.host, backend),
+                                cluster_name=cluster_name)
         vol.create()
         return vol
 

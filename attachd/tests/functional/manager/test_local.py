@@ -15,7 +15,6 @@ from attachd.manager import rpcapi
 from attachd.manager import service
 from attachd.objects import fence as fence_obj
 from attachd.objects import service as service_obj
-from attachd.objects import volume as volume_obj
 from attachd.tests import base
 from attachd.tests.functional.manager import base as mbase
 from attachd.volume import attach
@@ -393,17 +392,10 @@ class FenceWithAManagerDownTest(mbase.ManagerTestMixin, base.DbTestCase):
         self.driver = fake.FakeDriver(self.conf, 'fake')
 
     def start_node(self, node):
-        svc = service.ManagerService('fake', host=node, driver=self.driver).start()
-        self.services.append(svc)
-        self.addCleanup(self._stop, svc)
-        return svc
+        return self.start_manager(driver=self.driver, host=node)
 
     def attach_on_compute1(self, node, cluster_name=None):
-        volume = volume_obj.Volume(self.ctx, size=1, project_id='project', user_id='user',
-                                   status=VolumeStatus.AVAILABLE,
-                                   attach_status=AttachStatus.DETACHED,
-                                   host='%s@fake' % node, cluster_name=cluster_name)
-        volume.create()
+        volume = self.volume(host=node, cluster_name=cluster_name)
         attachment, _info = self.attach(volume, mbase.connector())
         self.assertIn(base_driver.connection_key(mbase.connector()),
                       self.driver.connections[volume.id])
